@@ -1,0 +1,201 @@
+"""Command line: ``minigan train | sample | evaluate`` (also ``python -m minigan``).
+
+Every field of ``gan.Config`` is a flag of ``minigan train`` (``--g-hidden 1200``);
+its comment in the dataclass is the flag's help. Errors are one line, never a traceback.
+"""
+import argparse
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import numpy
+
+from . import __version__
+
+# Fields whose help text is the comment on their line in gan.Config.
+_HELP = {}
+
+
+def _config_help():
+    """Read each Config field's comment from the source, so help and code cannot disagree."""
+    import inspect
+    from . import gan
+    for line in inspect.getsource(gan.Config).splitlines():
+        if ":" in line and "#" in line and "=" in line:
+            name = line.split(":")[0].strip()
+            _HELP[name] = line.split("#", 1)[1].strip()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line and exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def _add_config_flags(p):
+    from . import gan
+    _config_help()
+    g = p.add_argument_group("configuration (defaults: the paper's released MNIST setup)")
+    for f in fields(gan.Config):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name in ("seed", "epochs"):
+            continue       # added with the general flags
+        kw = {"choices": gan.Config.CHOICES[f.name]} if f.name in gan.Config.CHOICES else {}
+        if not kw:
+            kw["metavar"] = f.type.__name__.upper()
+        g.add_argument(flag, type=f.type, default=None,
+                       help=f"{_HELP.get(f.name, '')} (default: {f.default})", **kw)
+
+
+def build_parser():
+    from . import gan
+    p = _Parser(prog="minigan", description="The original GAN (Goodfellow et al., 2014) on MNIST, "
+                "with hand-derived gradients in NumPy/CuPy.")
+    p.add_argument("--version", action="version", version=f"minigan {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def common(q):
+        q.add_argument("--data", metavar="DIR", help="folder with the four MNIST .gz files "
+                       "(default: $MINIGAN_DATA, else the user cache, downloading if needed)")
+        q.add_argument("--backend", choices=["numpy", "cupy"], default=None,
+                       help="array backend (default: $MINIGAN_BACKEND or numpy)")
+
+    t = sub.add_parser("train", help="train G and D on MNIST",
+                       description="Train the paper's MNIST GAN, writing checkpoints, metrics, "
+                       "sample grids and curves into --out.")
+    common(t)
+    t.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default: runs/mnist)")
+    t.add_argument("--seed", type=int, default=None, help=f"random seed (default: {gan.Config.seed})")
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"train until this many epochs are complete (default: {gan.Config.epochs})")
+    t.add_argument("--max-steps", type=int, default=None, metavar="N",
+                   help="stop after N more steps, e.g. for a smoke test or a benchmark")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_config_flags(t)
+
+    s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint (paper's Figure 2)",
+                       description="Save a grid of G(z); the last column shows, for each sample "
+                       "beside it, its nearest training image, as in the paper's Figure 2.")
+    common(s)
+    s.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
+    s.add_argument("--out", default="samples.png", help="PNG to write (default: samples.png)")
+    s.add_argument("--rows", type=int, default=6, help="rows of the grid (default: 6)")
+    s.add_argument("--cols", type=int, default=5, help="columns of samples (default: 5)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the noise z (default: 0)")
+    s.add_argument("--no-nearest", action="store_true", help="leave out the nearest-training-image column")
+
+    e = sub.add_parser("evaluate", help="Parzen-window log-likelihood of a checkpoint (paper's Table 1)",
+                       description="The paper's protocol: 10,000 samples, σ chosen on 1,000 validation "
+                       "images from logspace(−1, 0, 10), mean ± std/√N on the 10,000 test images.")
+    common(e)
+    e.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
+    e.add_argument("--samples", type=int, default=10000, help="samples from G (default: 10000)")
+    e.add_argument("--sigma", type=float, default=None, help="use this σ instead of searching for it")
+    e.add_argument("--seed", type=int, default=0, help="seed of the noise z (default: 0)")
+    return p
+
+
+def _config(args, base):
+    """base Config updated with every flag that was given."""
+    from . import gan
+    given = {f.name: getattr(args, f.name) for f in fields(gan.Config)
+             if getattr(args, f.name, None) is not None}
+    return gan.Config(**{**base.as_dict(), **given}).validate(), given
+
+
+def cmd_train(args):
+    from . import data, gan, train
+    out = Path(args.out)
+    ckpt = out / "checkpoint.npz"
+    if args.resume:
+        if not ckpt.is_file():
+            raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
+        base = train.config_from_checkpoint(ckpt)
+        cfg, given = _config(args, base)
+        changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every")
+                         and given[k] != getattr(base, k))
+        if changed:
+            raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
+    else:
+        if ckpt.exists():
+            raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        cfg, _ = _config(args, gan.Config())
+    splits = data.mnist_splits(args.data, n_train=cfg.n_train)
+    trainer = train.Trainer(cfg, splits, out)
+    if args.resume:
+        trainer.load(ckpt)
+        print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+    start = time.perf_counter()
+    trainer.train(max_steps=args.max_steps, progress=not args.no_progress)
+    print(train.write_report(trainer, out / "report.txt", time.perf_counter() - start))
+    return 0
+
+
+def cmd_sample(args):
+    from . import backend, data, plots, train
+    G, cfg = train.load_generator(args.checkpoint)
+    n = args.rows * args.cols
+    samples = backend.to_numpy(G.forward(_noise(cfg, n, args.seed), train=False))   # (n, 784)
+    cols = [samples[c::args.cols] for c in range(args.cols)]          # column c holds rows' c-th samples
+    if not args.no_nearest:
+        train_x = data.mnist_splits(args.data)["train"]
+        cols.append(nearest(cols[-1], train_x))
+    grid = numpy.stack(cols, axis=1).reshape(-1, 784)                 # row-major again
+    plots.save_grid(grid, args.out, ncol=len(cols))
+    print(f"wrote {args.out}: {args.rows}×{args.cols} samples"
+          + ("" if args.no_nearest else " and, in the last column, each sample's nearest training image"))
+    return 0
+
+
+def nearest(queries, images):
+    """For each query (Q, 784), the training image (N, 784) nearest in Euclidean distance."""
+    d2 = (images ** 2).sum(1)[None, :] - 2 * queries @ images.T     # (Q, N); ‖q‖² is the same per row
+    return images[d2.argmin(axis=1)]
+
+
+def _noise(cfg, n, seed):
+    from . import backend, gan
+    return gan.sample_noise(backend.rng(seed), n, cfg)
+
+
+def cmd_evaluate(args):
+    from . import backend, data, parzen, train
+    G, cfg = train.load_generator(args.checkpoint)
+    splits = data.mnist_splits(args.data)
+    samples = numpy.concatenate([backend.to_numpy(G.forward(_noise(cfg, min(1000, args.samples - i), args.seed + i),
+                                                           train=False)) for i in range(0, args.samples, 1000)])
+    start = time.perf_counter()
+    if args.sigma is None:
+        res = parzen.evaluate(samples, splits["valid"], splits["test"])
+    else:
+        ll = parzen.log_likelihood(samples, splits["test"], args.sigma)
+        res = parzen.ParzenResult(float(ll.mean()), float(ll.std() / len(ll) ** 0.5), args.sigma,
+                                  float("nan"), len(samples), len(ll))
+    print(f"{res.row()}  [{res.n_samples} samples, {res.n_test} test images, "
+          f"{time.perf_counter() - start:.1f} s]")
+    print(f"Table 1 row: | GAN (minigan, {Path(args.checkpoint).name}) | {res.mean:.0f} ± {res.se:.0f} |")
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from . import backend
+    try:
+        if args.backend:
+            backend.use(args.backend)
+        return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; the last checkpoint is intact (continue with --resume)", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, RuntimeError) as err:
+        print(f"minigan {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""MNIST: an IDX reader and a loader that finds, downloads, verifies and caches the files.
+
+Where the four files are looked for, in order:
+  1. the folder passed as ``folder=`` (the ``--data`` flag on the command line),
+  2. the folder in the environment variable ``MINIGAN_DATA``,
+  3. the per-user cache, ``$XDG_CACHE_HOME/minigan/mnist`` (default ``~/.cache/minigan/mnist``).
+A file found nowhere is downloaded into the cache from the first mirror that
+answers (``MINIGAN_MNIST_MIRRORS``, space- or comma-separated URLs, overrides the
+list). Every file's MD5 is checked before it is used, and a download enters the
+cache only after its checksum matched (written to a temporary name, then renamed),
+so a bad or partial download is never cached.
+
+The paper's splits: training images 0–49,999 train the GAN, 50,000–59,999
+validate (σ of the Parzen window), the 10,000 test images are the final figure.
+Pixels are float32 in [0, 1] (bytes / 255).
+"""
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy
+
+FILES = {  # name: (file name, MD5 of the .gz file as published)
+    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+_IDX_TYPES = {0x08: numpy.uint8, 0x09: numpy.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DataError(RuntimeError):
+    """A data file is missing, corrupt or cannot be fetched."""
+
+
+def read_idx(path):
+    """Read an IDX file (optionally gzipped) into a NumPy array, validating its header.
+
+    Layout: 2 zero bytes, a type code, the number of dimensions n, n big-endian
+    uint32 sizes, then exactly prod(sizes) items. Anything else raises DataError.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:  # gzip raises these on truncated or non-gzip input
+        raise DataError(f"{path}: cannot read ({err}); delete it and fetch it again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'}; "
+                        "expected 0000 then a type byte such as 08)")
+    dtype, ndim = numpy.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: IDX header announces {ndim} dimensions but is truncated")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(numpy.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(f"{path}: IDX header announces shape {shape} ({expected} bytes) "
+                        f"but the file holds {len(raw)} bytes; it is truncated or corrupt")
+    return numpy.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def md5(path):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "minigan" / "mnist"
+
+
+def mirrors():
+    env = os.environ.get("MINIGAN_MNIST_MIRRORS")
+    if env:
+        return tuple(m if m.endswith("/") else m + "/" for m in env.replace(",", " ").split())
+    return MIRRORS
+
+
+def _download(filename, checksum, target_dir, timeout=30):
+    """Fetch ``filename`` from the mirrors into target_dir; only a verified file is kept."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in mirrors():
+        url = mirror + filename
+        fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                shutil.copyfileobj(resp, out)
+            got = md5(tmp)
+            if got != checksum:
+                errors.append(f"{url}: checksum {got}, expected {checksum}")
+                continue
+            os.replace(tmp, target_dir / filename)       # atomic: the cache never holds a bad file
+            return target_dir / filename
+        except OSError as err:                            # URLError, timeouts, HTTP errors
+            errors.append(f"{url}: {err}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise DataError(f"could not download {filename}:\n  " + "\n  ".join(errors))
+
+
+def find_file(key, folder=None, download=True):
+    """Path of a verified copy of one MNIST file (see the module docstring for the search order)."""
+    filename, checksum = FILES[key]
+    places = [Path(p) for p in (folder, os.environ.get("MINIGAN_DATA")) if p] + [cache_dir()]
+    for place in places:
+        path = place / filename
+        if path.is_file():
+            got = md5(path)
+            if got != checksum:
+                raise DataError(f"{path} is corrupt (MD5 {got}, expected {checksum}); "
+                                "delete it so that a good copy can be fetched")
+            return path
+    if download:
+        try:
+            return _download(filename, checksum, cache_dir())
+        except DataError as err:
+            why = str(err)
+    else:
+        why = "downloading was switched off"
+    raise DataError(
+        f"MNIST file {filename} not found in {', '.join(map(str, places))} and {why}.\n"
+        f"Offline? Put the four files {', '.join(f for f, _ in FILES.values())} in one folder "
+        f"and pass it with --data FOLDER (or set MINIGAN_DATA=FOLDER), or copy them to {cache_dir()}.")
+
+
+def load_mnist(folder=None, download=True):
+    """The raw arrays: {'train_images': (60000, 28, 28) uint8, 'train_labels': (60000,), ...}."""
+    return {key: read_idx(find_file(key, folder, download)) for key in FILES}
+
+
+def mnist_splits(folder=None, download=True, n_train=50000):
+    """The paper's splits as float32 in [0, 1], each (N, 784): train, valid, test."""
+    if not 1 <= n_train <= 50000:
+        raise ValueError(f"n_train must be between 1 and 50000 (the training split), got {n_train}")
+    raw = load_mnist(folder, download)
+    train = raw["train_images"].reshape(-1, 784).astype(numpy.float32) / 255
+    test = raw["test_images"].reshape(-1, 784).astype(numpy.float32) / 255
+    return {"train": train[:n_train], "valid": train[50000:60000], "test": test}

@@ -1,0 +1,207 @@
+"""The paper's MNIST generator and discriminator, and the two ways of training them.
+
+Notation (the paper's): z ~ p_z noise, x ~ p_data an image, G(z) a sample,
+D(x) = σ(a(x)) the probability D assigns to "x is real", θ_g and θ_d the
+parameters. Networks here return D's *logit* a; the final sigmoid of the paper's
+D is folded into the losses (BCEWithLogits), exactly where the released code's
+pylearn2 Sigmoid layer folded it, because log σ(a) computed from a is stable.
+
+Two training steps:
+
+* ``released_step`` — the update of the released code (pylearn2 AdversaryCost2):
+  one forward pass of G and D per minibatch; both objectives are computed from
+  that same pass (same dropout masks) and both players are updated together.
+* ``algorithm1_step`` — Algorithm 1 as printed in the paper: k steps of D on
+  fresh minibatches, then one step of G on fresh noise.
+
+They differ in that the released step updates G against the *old* D (the D of
+before this step's update), with D's dropout noise shared between the two
+objectives, and always uses k = 1 with no extra forward passes; Algorithm 1
+updates G against the D it has just improved, at the cost of a second forward pass.
+"""
+import math
+from dataclasses import dataclass, fields
+
+import numpy
+
+from . import backend
+from .layers import Dense, Dropout, Maxout, ReLU, Sigmoid
+from .losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
+from .network import Sequential
+
+
+@dataclass
+class Config:
+    """Every default is the paper's released MNIST setup (adversarial/mnist.yaml)."""
+    # p_z and G
+    noise_dim: int = 100              # dimension of z
+    noise: str = "uniform"            # p_z: 'uniform' on [−√3, √3] (unit variance) or 'gaussian'
+    g_hidden: int = 1200              # width of G's two ReLU layers
+    g_irange: float = 0.05            # G's weights start uniform in ±g_irange
+    g_bias_clip: float = 1e-5         # pixel means are clipped to [c, 1 − c] before the logit (G's output bias)
+    # D
+    d_units: int = 240                # maxout units per hidden layer of D
+    d_pieces: int = 5                 # pieces per maxout unit
+    d_irange: float = 0.005           # D's weights start uniform in ±d_irange
+    d_input_keep: float = 0.8         # dropout include probability on D's input
+    d_input_scale: float = 1.25       # scale of kept inputs there (1 / 0.8)
+    d_hidden_keep: float = 0.5        # dropout include probability on the inputs of D's other layers
+    d_hidden_scale: float = 2.0       # scale of kept inputs there (1 / 0.5)
+    # data
+    batch_size: int = 100             # m, the minibatch size (real and noise alike)
+    n_train: int = 50000              # training images used (0 … n_train − 1)
+    # optimisation
+    optimizer: str = "sgd"            # 'sgd' (the paper's, with momentum) or 'adam'
+    lr: float = 0.1                   # η_0, initial learning rate
+    lr_decay: float = 1.000004        # η is divided by this after every step
+    min_lr: float = 1e-6              # floor of η
+    momentum: float = 0.5             # μ at the start
+    final_momentum: float = 0.7       # μ after the ramp
+    momentum_start: int = 1           # epoch at which μ starts rising
+    momentum_saturate: int = 250      # epoch at which μ reaches final_momentum
+    # algorithm
+    update: str = "released"          # 'released' (the code's joint update) or 'algorithm1' (the paper's listing)
+    k: int = 1                        # D steps per G step (algorithm1 only)
+    g_objective: str = "nonsaturating"  # 'nonsaturating' (−log D(G(z)), recommended) or 'minimax' (log(1 − D(G(z))))
+    # bookkeeping
+    seed: int = 0                     # seeds initialisation, data order, noise and dropout
+    epochs: int = 1000                # passes over the training images (the released code set no limit)
+    parzen_every: int = 10            # epochs between Parzen evaluations (0: never)
+    parzen_samples: int = 10000       # samples from G for each Parzen evaluation
+    checkpoint_every: int = 1         # epochs between checkpoints
+
+    CHOICES = {"noise": ("uniform", "gaussian"), "optimizer": ("sgd", "adam"),
+               "update": ("released", "algorithm1"), "g_objective": ("nonsaturating", "minimax")}
+
+    def validate(self):
+        """Raise ValueError naming the field, the allowed values and the given one."""
+        for name, allowed in self.CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float", int, float) and not value >= 0:
+                raise ValueError(f"{f.name} must be non-negative, got {value}")
+        if not 1 <= self.n_train <= 50000:
+            raise ValueError(f"n_train must be in 1…50000, got {self.n_train}")
+        if not 1 <= self.batch_size <= self.n_train:
+            raise ValueError(f"batch_size must be in 1…n_train ({self.n_train}), got {self.batch_size}")
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
+        return self
+
+    def as_dict(self):
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def sigmoid_bias_from_marginals(images, clip=1e-5):
+    """Bias b with σ(b) = mean pixel value: logit(clip(mean, c, 1 − c)), as pylearn2 did.
+
+    Starting G's output at the average digit lets it spend its first steps on
+    shape rather than on brightness. Clipping keeps the logit finite for pixels
+    that are 0 in every image (the border): logit(1e-5) ≈ −11.5.
+    """
+    mean = numpy.clip(backend.to_numpy(images).astype(numpy.float64).mean(axis=0), clip, 1 - clip)
+    return numpy.log(mean) - numpy.log1p(-mean)
+
+
+def paper_generator(cfg=None, rng=0, output_bias=None, n_out=784, dtype="float32"):
+    """G: z (B, 100) -> Dense 1200, ReLU -> Dense 1200, ReLU -> Dense 784, Sigmoid -> G(z) (B, 784)."""
+    cfg = cfg or Config()
+    rng = numpy.random.default_rng(rng)
+    h, r = cfg.g_hidden, cfg.g_irange
+    out = Dense(h, n_out, r, rng, dtype)
+    if output_bias is not None:
+        out.set_bias(output_bias)
+    return Sequential([Dense(cfg.noise_dim, h, r, rng, dtype), ReLU(dtype),
+                       Dense(h, h, r, rng, dtype), ReLU(dtype),
+                       out, Sigmoid(dtype)])
+
+
+def paper_discriminator(cfg=None, rng=1, n_in=784, dtype="float32"):
+    """D: x (B, 784) -> [dropout 0.8] Maxout 240×5 -> [dropout 0.5] Maxout 240×5 -> [dropout 0.5] Dense 1.
+
+    Returns the logit a (B, 1); D(x) = σ(a). Dropout sits on the input of every
+    layer, as in the released code's AdversaryCost2.
+    """
+    cfg = cfg or Config()
+    rng = numpy.random.default_rng(rng)
+    u, k, r = cfg.d_units, cfg.d_pieces, cfg.d_irange
+    return Sequential([
+        Dropout(cfg.d_input_keep, cfg.d_input_scale, dtype=dtype), Maxout(n_in, u, k, r, rng, dtype),
+        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale, dtype=dtype), Maxout(u, u, k, r, rng, dtype),
+        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale, dtype=dtype), Dense(u, 1, r, rng, dtype)])
+
+
+def sample_noise(rng, batch, cfg, dtype="float32"):
+    """z ~ p_z: (B, noise_dim). Uniform on [−√3, √3] has mean 0 and variance 1, like N(0, 1)."""
+    if cfg.noise == "gaussian":
+        return rng.standard_normal((batch, cfg.noise_dim), dtype=dtype)
+    u = rng.random((batch, cfg.noise_dim), dtype=dtype)                     # (B, Z) in [0, 1)
+    return (u * 2 - 1) * numpy.dtype(dtype).type(math.sqrt(3))            # (B, Z) in [−√3, √3)
+
+
+def generator_loss(cfg):
+    return NonSaturatingGeneratorLoss() if cfg.g_objective == "nonsaturating" else MinimaxGeneratorLoss()
+
+
+def released_step(G, D, x, z, opt_g, opt_d, cfg):
+    """One update of the released code. x (B, 784) real images, z (B, 100) noise.
+
+    Returns the step's statistics (0-d arrays): d_obj, g_obj, and the number of
+    real and fake images D classified correctly.
+    """
+    xp, B = backend.xp, x.shape[0]
+    # Forward: sample G(z); let D score real and generated images in one pass.
+    s = G.forward(z)                                        # (B, 784)   G(z)
+    a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)    logits of D on [x; G(z)]
+    a_real, a_fake = a[:B], a[B:]                           # (B, 1) each
+    # D's objective: d_obj = ½ [BCE(D(x), 1) + BCE(D(G(z)), 0)]  (= −½ V(D, G) per sample)
+    real, fake = BCEWithLogits(), BCEWithLogits()
+    d_obj = 0.5 * (real.forward(a_real, 1) + fake.forward(a_fake, 0))
+    # G's objective, on the same pass and dropout masks: by default −log D(G(z))
+    g_loss = generator_loss(cfg)
+    g_obj = g_loss.forward(a_fake)
+    # ∇θ_g g_obj: back through D (fake rows only) into G(z), then through G.
+    da = xp.concatenate([xp.zeros_like(a_real), g_loss.backward()])       # (2B, 1)
+    G.backward(D.backward(da)[B:])                                        # (B, 784) -> θ_g grads
+    # ∇θ_d d_obj: back through D again; this overwrites D's grads from the pass above.
+    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
+    # Both players step together, each on the gradient of its own objective.
+    opt_d.step()
+    opt_g.step()
+    return {"d_obj": d_obj, "g_obj": g_obj,
+            "d_right_real": (a_real > 0).sum(), "d_right_fake": (a_fake < 0).sum()}
+
+
+def discriminator_step(G, D, x, z, opt_d):
+    """Algorithm 1, inner loop: ascend ∇θ_d (1/m) Σ [log D(x) + log(1 − D(G(z)))]."""
+    xp, B = backend.xp, x.shape[0]
+    s = G.forward(z, train=False)                           # (B, 784)   G(z), G is held fixed
+    a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)
+    real, fake = BCEWithLogits(), BCEWithLogits()
+    d_obj = 0.5 * (real.forward(a[:B], 1) + fake.forward(a[B:], 0))
+    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
+    opt_d.step()
+    return d_obj, (a[:B] > 0).sum(), (a[B:] < 0).sum()
+
+
+def generator_step(G, D, z, opt_g, cfg):
+    """Algorithm 1, outer step: descend ∇θ_g (1/m) Σ log(1 − D(G(z))), or the non-saturating −log D(G(z))."""
+    s = G.forward(z)                                        # (B, 784)
+    a = D.forward(s)                                        # (B, 1), D is held fixed (its grads are discarded)
+    g_loss = generator_loss(cfg)
+    g_obj = g_loss.forward(a)
+    G.backward(D.backward(g_loss.backward()))               # ∂g_obj/∂G(z) (B, 784) -> θ_g grads
+    opt_g.step()
+    return g_obj
+
+
+def algorithm1_step(G, D, xs, zs, z_g, opt_g, opt_d, cfg):
+    """Algorithm 1: for k steps update D on (xs[i], zs[i]); then update G on fresh noise z_g."""
+    right_real = right_fake = 0
+    for x, z in zip(xs, zs):
+        d_obj, rr, rf = discriminator_step(G, D, x, z, opt_d)
+        right_real, right_fake = right_real + rr, right_fake + rf
+    g_obj = generator_step(G, D, z_g, opt_g, cfg)
+    return {"d_obj": d_obj, "g_obj": g_obj, "d_right_real": right_real, "d_right_fake": right_fake}

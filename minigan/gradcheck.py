@@ -1,0 +1,194 @@
+"""Finite-difference checks of hand-derived gradients.
+
+For a scalar function f(θ), the central difference
+
+    ∂f/∂θ_i ≈ (f(θ + h e_i) − f(θ − h e_i)) / 2h
+
+has error O(h²) from truncation plus O(ε_machine · |f| / h) from round-off.
+In float64 with h = 1e-6 both are far below 1e-6 of the gradient's scale, so a
+hand-derived gradient that is right agrees to about 1e-8; one that is wrong
+(a missing factor, a transposed matrix) is off by O(1). Always check in float64:
+in float32 round-off alone is ~1e-2 at this h.
+
+Two checks:
+  * ``mode="full"``   every entry, one pair of evaluations each (exact, slow);
+  * ``mode="random"`` directional derivatives along a few random directions u:
+    (f(θ + hu) − f(θ − hu)) / 2h against Σ ∇f · u  (cheap, catches most bugs).
+
+Error measure: the worst entry's error relative to the largest gradient entry,
+    max_i |a_i − n_i| / max(max_i |a_i|, max_i |n_i|),
+so a tiny entry is judged against the gradient's scale, not against itself
+(the latter would mistake round-off in a near-zero entry for a bug).
+
+Non-differentiable points. ReLU at 0 and a maxout tie (two pieces equal) are
+kinks: there the backward pass returns one valid subgradient (0 for ReLU, the
+first maximal piece for maxout) but a central difference straddling the kink
+measures the average of the two one-sided slopes. Such points are not judged:
+keep inputs more than h away from kinks (the tests do, with ``hypothesis.assume``
+and ``kink_distance``).
+
+Dropout. A random layer must draw the same mask at every evaluation: the checks
+below re-seed every layer that has an ``rng`` before each forward pass.
+"""
+from dataclasses import dataclass
+
+import numpy
+
+from . import backend
+
+
+@dataclass
+class Report:
+    """Outcome of a check: the worst relative error and where it occurred."""
+    max_rel_error: float      # max |analytic − numeric| / scale, see the module docstring
+    where: str                # the array name and index (or direction) of the worst entry
+    analytic: float           # the analytic value there
+    numeric: float            # the finite-difference value there
+    n_checked: int            # entries (full) or directions (random) compared
+
+    def passed(self, tol=1e-6):
+        return self.max_rel_error <= tol
+
+    def __str__(self):
+        return (f"max relative error {self.max_rel_error:.2e} at {self.where} "
+                f"(analytic {self.analytic:.6g}, numeric {self.numeric:.6g}; {self.n_checked} compared)")
+
+
+def _scalar(v):
+    return float(backend.to_numpy(v))
+
+
+def numerical_gradient(f, x, h=1e-6):
+    """Central-difference gradient of the scalar function f() with respect to the array x.
+
+    x is perturbed in place, one entry at a time, and restored exactly.
+    """
+    grad = numpy.zeros(x.shape)
+    flat = x.reshape(-1)              # a view: writing to it perturbs x
+    for i in range(flat.size):
+        old = flat[i].copy()
+        flat[i] = old + h
+        f_plus = _scalar(f())
+        flat[i] = old - h
+        f_minus = _scalar(f())
+        flat[i] = old
+        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
+    """Check analytic gradients ``grads[name]`` of f() with respect to ``arrays[name]``.
+
+    f is a function of no arguments that reads the arrays (perturbed in place).
+    """
+    for name, a in arrays.items():
+        if a.dtype != numpy.float64:
+            raise TypeError(f"gradient checks need float64 arrays; {name} is {a.dtype}")
+    if mode == "full":
+        worst = (0.0, "", 0.0, 0.0)
+        scale, pairs, n = 0.0, [], 0
+        for name, a in arrays.items():
+            num = numerical_gradient(f, a, h)
+            ana = backend.to_numpy(grads[name]).astype(numpy.float64).reshape(num.shape)
+            pairs.append((name, ana, num))
+            scale = max(scale, numpy.abs(ana).max(initial=0), numpy.abs(num).max(initial=0))
+            n += num.size
+        for name, ana, num in pairs:
+            if num.size == 0:
+                continue
+            diff = numpy.abs(ana - num)
+            i = int(diff.argmax())
+            err = diff.reshape(-1)[i] / scale if scale > 0 else 0.0
+            if err >= worst[0]:
+                idx = numpy.unravel_index(i, num.shape)
+                worst = (err, f"{name}{list(map(int, idx))}", ana.reshape(-1)[i], num.reshape(-1)[i])
+        return Report(*worst, n)
+    if mode == "random":
+        rng = numpy.random.default_rng(seed)
+        worst = (0.0, "", 0.0, 0.0)
+        for d in range(n_directions):
+            u = {name: backend.asarray(rng.standard_normal(a.shape)) for name, a in arrays.items()}
+            ana = sum(float((backend.to_numpy(grads[k]).reshape(a.shape) * backend.to_numpy(u[k])).sum())
+                      for k, a in arrays.items())
+            for k, a in arrays.items():
+                a += h * u[k]
+            f_plus = _scalar(f())
+            for k, a in arrays.items():
+                a -= 2 * h * u[k]
+            f_minus = _scalar(f())
+            for k, a in arrays.items():
+                a += h * u[k]
+            num = (f_plus - f_minus) / (2 * h)
+            err = abs(ana - num) / max(abs(ana), abs(num), 1e-300)
+            if err >= worst[0]:
+                worst = (err, f"direction {d}", ana, num)
+        return Report(*worst, n_directions)
+    raise ValueError(f"mode must be 'full' or 'random', got {mode!r}")
+
+
+def _reseed(layers, seed):
+    for layer in layers:
+        if hasattr(layer, "rng"):
+            layer.rng = backend.rng(seed)
+
+
+def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, loss=None, target=None):
+    """Check ∂L/∂x and ∂L/∂θ of a layer or Sequential ``net`` at input x (float64).
+
+    L = loss(net(x), target) when a loss is given, else L = Σ net(x) · r for a
+    fixed random r, which makes ∂L/∂y = r: every output entry is exercised.
+    """
+    layers = getattr(net, "layers", [net])
+    rng = numpy.random.default_rng(seed)
+    r = None
+
+    def f():
+        nonlocal r
+        _reseed(layers, seed)                      # the same dropout masks at every evaluation
+        y = net.forward(x, train=True)
+        if loss is not None:
+            return loss.forward(y, target)
+        if r is None:
+            r = backend.asarray(rng.standard_normal(y.shape))
+        return (y * r).sum()
+
+    f()
+    dy = loss.backward() if loss is not None else r
+    dx = net.backward(dy)
+    arrays, grads = {}, {}
+    if "input" in wrt:
+        arrays["x"], grads["x"] = x, dx
+    if "params" in wrt:
+        for i, layer in enumerate(layers):
+            for key, p in layer.params.items():
+                arrays[f"{i}.{key}"], grads[f"{i}.{key}"] = p, layer.grads[key].copy()
+    return compare(f, arrays, grads, mode, h, seed=seed)
+
+
+check_layer = check_network     # a layer is checked exactly like a one-layer network
+
+
+def check_loss(loss, pred, target, mode="full", h=1e-6):
+    """Check loss.backward() = ∂L/∂pred at pred (float64)."""
+    loss.forward(pred, target)
+    grad = loss.backward()
+    return compare(lambda: loss.forward(pred, target), {"pred": pred}, {"pred": grad}, mode, h)
+
+
+def kink_distance(layer, x):
+    """How far x is from a kink of ``layer`` (inf for smooth layers).
+
+    ReLU: min |x|. Maxout: the smallest gap between a unit's best and second-best
+    piece. A finite-difference check is meaningful when this exceeds h·‖W‖-ish.
+    """
+    xp = backend.xp
+    name = type(layer).__name__
+    if name == "ReLU":
+        return float(xp.abs(x).min())
+    if name == "Maxout":
+        if layer.pieces == 1:
+            return float("inf")
+        z = (x @ layer.params["W"] + layer.params["b"]).reshape(x.shape[0], layer.units, layer.pieces)
+        top2 = xp.sort(z, axis=2)[:, :, -2:]
+        return float((top2[:, :, 1] - top2[:, :, 0]).min())
+    return float("inf")

@@ -1,0 +1,228 @@
+"""The layers of the paper's networks, each with its forward and backward pass side by side.
+
+Shape vocabulary, used in every comment below:
+    B  batch size (rows)             I  features in        O  features out
+    U  maxout units                  K  maxout pieces per unit
+
+Every layer has the same interface:
+
+    y  = layer.forward(x, train=True)    # x: (B, I) -> y: (B, O)
+    dx = layer.backward(dy)              # dy = ∂L/∂y (B, O) -> dx = ∂L/∂x (B, I)
+    layer.params, layer.grads            # dicts with the same keys and shapes
+
+``forward`` caches exactly what ``backward`` needs, under a named attribute;
+``backward`` fills ``grads`` with ∂L/∂θ for the layer's parameters θ and returns
+∂L/∂x so the chain rule can continue into the layer below (for the GAN: from D's
+input into G's output).
+
+Initialisation follows the paper's released code (pylearn2): weights uniform in
+[-irange, irange], biases zero. Weights are drawn on the host with NumPy so the
+same seed gives the same network on both backends.
+"""
+import numpy
+
+from . import backend
+
+
+class Layer:
+    """Base class: parameter bookkeeping and the input checks every layer shares."""
+
+    def __init__(self, dtype):
+        self.dtype = numpy.dtype(dtype)
+        self.params = {}
+        self.grads = {}
+
+    def __repr__(self):
+        return type(self).__name__ + "()"
+
+    def _check_input(self, x, width=None):
+        """Raise a clear error unless x is a 2-D array of this layer's dtype (and width)."""
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) != 2:
+            raise ValueError(f"{self!r}: expected a 2-D input of shape (B, {width or 'I'}), "
+                             f"got {'shape ' + str(shape) if shape is not None else type(x).__name__}")
+        if width is not None and shape[1] != width:
+            raise ValueError(f"{self!r}: expected input of shape (B, {width}), got {tuple(shape)}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self!r}: expected {self.dtype} input, got {x.dtype}; build the "
+                            f"layer with dtype={x.dtype} or cast the input with .astype()")
+
+    def _cached(self, attr, dy, width=None):
+        """Return the value forward() cached under ``attr``; check dy has shape (B, width).
+
+        ``width`` defaults to the cached array's own width (elementwise layers).
+        """
+        value = getattr(self, attr, None)
+        if value is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward(x, train=True)")
+        batch, width = value.shape[0], value.shape[1] if width is None else width
+        if getattr(dy, "shape", None) != (batch, width):
+            raise ValueError(f"{self!r}: expected dy of shape ({batch}, {width}) to match the "
+                             f"last forward(), got {getattr(dy, 'shape', type(dy).__name__)}")
+        return value
+
+
+def _uniform(rng, irange, shape, dtype):
+    """Weights uniform in [-irange, irange], drawn on the host, moved to the backend."""
+    rng = numpy.random.default_rng(rng) if not isinstance(rng, numpy.random.Generator) else rng
+    return backend.asarray(rng.uniform(-irange, irange, size=shape).astype(dtype))
+
+
+class Dense(Layer):
+    """Affine map y = x W + b, with W (I, O) and b (O,)."""
+
+    def __init__(self, n_in, n_out, irange=0.05, rng=None, dtype="float32"):
+        super().__init__(dtype)
+        self.n_in, self.n_out = n_in, n_out
+        self.params["W"] = _uniform(rng, irange, (n_in, n_out), self.dtype)    # (I, O)
+        self.params["b"] = backend.xp.zeros(n_out, dtype=self.dtype)          # (O,)
+        self.x = None
+
+    def __repr__(self):
+        return f"Dense({self.n_in}→{self.n_out})"
+
+    def set_bias(self, b):
+        """Overwrite b, e.g. with the logit of the data's mean for a sigmoid output."""
+        b = backend.asarray(b, dtype=self.dtype).reshape(-1)
+        if b.shape != (self.n_out,):
+            raise ValueError(f"{self!r}: bias must have {self.n_out} entries, got {b.shape[0]}")
+        self.params["b"][...] = b
+
+    def forward(self, x, train=True):
+        """y = x W + b."""
+        self._check_input(x, self.n_in)
+        self.x = x                                          # (B, I), for ∂L/∂W
+        return x @ self.params["W"] + self.params["b"]      # (B, O)
+
+    def backward(self, dy):
+        """∂L/∂W = xᵀ dy,  ∂L/∂b = Σ_batch dy,  ∂L/∂x = dy Wᵀ."""
+        x = self._cached("x", dy, self.n_out)
+        self.grads["W"] = x.T @ dy                          # (I, O)
+        self.grads["b"] = dy.sum(axis=0)                    # (O,)
+        return dy @ self.params["W"].T                      # (B, I)
+
+
+class ReLU(Layer):
+    """Rectified linear unit y = max(0, x), elementwise."""
+
+    def __init__(self, dtype="float32"):
+        super().__init__(dtype)
+        self.y = None
+
+    def forward(self, x, train=True):
+        """y = max(0, x)."""
+        self._check_input(x)
+        self.y = backend.xp.maximum(x, 0)                   # (B, I)
+        return self.y
+
+    def backward(self, dy):
+        """∂L/∂x = dy · 1[x > 0]  (we take the derivative at x = 0 to be 0)."""
+        y = self._cached("y", dy)
+        return dy * (y > 0)                                 # (B, I); y > 0 exactly where x > 0
+
+
+class Sigmoid(Layer):
+    """Logistic sigmoid y = σ(x) = 1 / (1 + e^(−x)), elementwise."""
+
+    def __init__(self, dtype="float32"):
+        super().__init__(dtype)
+        self.y = None
+
+    def forward(self, x, train=True):
+        """y = σ(x)."""
+        self._check_input(x)
+        self.y = sigmoid(x)                                 # (B, I)
+        return self.y
+
+    def backward(self, dy):
+        """∂L/∂x = dy · σ'(x) = dy · y (1 − y): the derivative reuses the output."""
+        y = self._cached("y", dy)
+        return dy * y * (1 - y)                             # (B, I)
+
+
+def sigmoid(a):
+    """σ(a), computed without overflow for any a.
+
+    Stability: e^(−a) overflows for a ≲ −88 in float32. With e = e^(−|a|) ≤ 1,
+    σ(a) = 1/(1 + e) for a ≥ 0 and e/(1 + e) for a < 0, and nothing overflows.
+    """
+    xp = backend.xp
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Maxout(Layer):
+    """Maxout (Goodfellow et al., 2013): each of U units outputs the max of K affine pieces.
+
+    z = x W + b with W (I, U·K), b (U·K,); the K pieces of unit u are the
+    consecutive columns u·K … u·K + K − 1 (reshape to (B, U, K)); y_u = max_k z_{u,k}.
+    """
+
+    def __init__(self, n_in, units, pieces, irange=0.005, rng=None, dtype="float32"):
+        super().__init__(dtype)
+        self.n_in, self.units, self.pieces = n_in, units, pieces
+        self.params["W"] = _uniform(rng, irange, (n_in, units * pieces), self.dtype)  # (I, U·K)
+        self.params["b"] = backend.xp.zeros(units * pieces, dtype=self.dtype)        # (U·K,)
+        self.x = self.winner = None
+
+    def __repr__(self):
+        return f"Maxout({self.n_in}→{self.units}×{self.pieces})"
+
+    def forward(self, x, train=True):
+        """z = x W + b;  y_u = max_k z_{u,k}."""
+        self._check_input(x, self.n_in)
+        z = (x @ self.params["W"] + self.params["b"])        # (B, U·K)
+        z = z.reshape(x.shape[0], self.units, self.pieces)   # (B, U, K)
+        self.x = x                                           # (B, I), for ∂L/∂W
+        self.winner = z.argmax(axis=2)                       # (B, U), the piece that won
+        return z.max(axis=2)                                 # (B, U)
+
+    def backward(self, dy):
+        """∂L/∂z_{u,k} = dy_u if piece k won unit u, else 0; then as Dense on z.
+
+        At a tie the first maximal piece takes the whole gradient (one valid subgradient).
+        """
+        xp = backend.xp
+        x = self._cached("x", dy, self.units)
+        won = self.winner[:, :, None] == xp.arange(self.pieces)          # (B, U, K) one-hot
+        dz = (won * dy[:, :, None]).reshape(x.shape[0], -1)              # (B, U·K)
+        self.grads["W"] = x.T @ dz                                       # (I, U·K)
+        self.grads["b"] = dz.sum(axis=0)                                 # (U·K,)
+        return dz @ self.params["W"].T                                   # (B, I)
+
+
+class Dropout(Layer):
+    """Dropout: keep each input with probability p (include_prob), scale kept inputs.
+
+    Training: y = x · m with m_i = scale · Bernoulli(p), scale = 1/p by default so
+    that E[y] = x. At train=False it is the identity (no mask, no scale).
+    ``rng`` is a generator of the active backend; the trainer sets it so that
+    masks are reproducible and checkpointed.
+    """
+
+    def __init__(self, include_prob, scale=None, rng=None, dtype="float32"):
+        super().__init__(dtype)
+        if not 0 < include_prob <= 1:
+            raise ValueError(f"Dropout: include_prob must be in (0, 1], got {include_prob}")
+        self.include_prob = include_prob
+        self.scale = 1 / include_prob if scale is None else scale
+        self.rng = backend.rng(rng) if rng is None or isinstance(rng, int) else rng
+        self.mask = None
+
+    def __repr__(self):
+        return f"Dropout(p={self.include_prob}, scale={self.scale:g})"
+
+    def forward(self, x, train=True):
+        """y = x · m, m_i = scale · 1[u_i < p], u_i ~ U(0, 1)  (identity when train=False)."""
+        self._check_input(x)
+        if not train:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=self.dtype) < self.include_prob   # (B, I) bool
+        self.mask = keep * self.dtype.type(self.scale)                         # (B, I)
+        return x * self.mask
+
+    def backward(self, dy):
+        """∂L/∂x = dy · m: a dropped input had no effect on L."""
+        mask = self._cached("mask", dy)
+        return dy * mask                                                      # (B, I)

@@ -1,0 +1,69 @@
+"""Sequential: the chain rule through a list of layers.
+
+For y = f_L(… f_2(f_1(x))), forward applies f_1 … f_L in order; backward walks
+the list in reverse, each layer turning ∂L/∂(its output) into ∂L/∂(its input)
+and filling its own ``grads`` on the way. The value returned, ∂L/∂x, is what
+lets the gradient of D's objective flow on into G: ∂L/∂G(z) = D.backward(…).
+"""
+
+
+class Sequential:
+    """A network that is a chain of layers."""
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+
+    def __repr__(self):
+        return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
+
+    def forward(self, x, train=True):
+        """y = f_L(… f_1(x)); every layer caches what its backward needs."""
+        for layer in self.layers:
+            x = layer.forward(x, train=train)
+        return x
+
+    def backward(self, dy):
+        """Given ∂L/∂y, fill every layer's grads and return ∂L/∂x."""
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def named_params(self):
+        """Yield (name, param, layer, key) for every parameter, e.g. ('1.W', W, …)."""
+        for i, layer in enumerate(self.layers):
+            for key in layer.params:
+                yield f"{i}.{key}", layer.params[key], layer, key
+
+    def params_and_grads(self):
+        """Yield (param, grad) pairs, in a fixed order, for an optimizer step.
+
+        grad is None until the first backward() has filled it.
+        """
+        for _, param, layer, key in self.named_params():
+            yield param, layer.grads.get(key)
+
+    def state_dict(self):
+        """{name: array} of every parameter (arrays are the live ones, not copies)."""
+        return {name: p for name, p, _, _ in self.named_params()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters, checking names and shapes."""
+        from . import backend
+        own = self.state_dict()
+        if set(own) != set(state):
+            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(state)}")
+        for name, p in own.items():
+            if tuple(p.shape) != tuple(state[name].shape):
+                raise ValueError(f"parameter {name}: expected shape {tuple(p.shape)}, "
+                                 f"got {tuple(state[name].shape)}")
+            p[...] = backend.asarray(state[name], dtype=p.dtype)
+
+    def n_params(self):
+        """Total number of scalar parameters."""
+        return sum(int(p.size) for _, p, _, _ in self.named_params())
+
+    def set_rng(self, rng):
+        """Give every random layer (Dropout) the generator ``rng``."""
+        for layer in self.layers:
+            if hasattr(layer, "rng"):
+                layer.rng = rng

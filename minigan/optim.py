@@ -1,0 +1,118 @@
+"""Optimizers and the paper's schedules.
+
+The paper's released code trains both players with SGD and classic momentum:
+
+    v ← μ v − η ∇θ          θ ← θ + v
+
+with η decayed exponentially per step and μ raised linearly over epochs.
+Adam is here as the modern default learners will want to compare against.
+
+Optimizers update parameters *in place* (the arrays the layers hold), so no
+layer ever needs to be told that its weights changed.
+"""
+import math
+from dataclasses import dataclass
+
+from . import backend
+
+
+class SGD:
+    """Stochastic gradient descent with classic (heavy-ball) momentum."""
+
+    def __init__(self, params_and_grads, lr=0.1, momentum=0.0):
+        self.pairs = params_and_grads            # callable returning (param, grad) pairs
+        self.lr, self.momentum = lr, momentum
+        self.velocity = None
+
+    def step(self):
+        """v ← μ v − η g;  θ ← θ + v  (one update of every parameter)."""
+        pairs = list(self.pairs())
+        if self.velocity is None:
+            self.velocity = [backend.xp.zeros_like(p) for p, _ in pairs]
+        for (param, grad), v in zip(pairs, self.velocity):
+            v *= self.momentum
+            v -= self.lr * grad
+            param += v
+
+    def state(self):
+        """Arrays to checkpoint (the velocities)."""
+        return {f"v{i}": v for i, v in enumerate(self.velocity or [])}
+
+    def load_state(self, state):
+        pairs = list(self.pairs())
+        if not state:
+            self.velocity = None
+            return
+        self.velocity = [backend.asarray(state[f"v{i}"], dtype=p.dtype).copy()
+                         for i, (p, _) in enumerate(pairs)]
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015):
+
+        m ← β1 m + (1 − β1) g        v ← β2 v + (1 − β2) g²
+        θ ← θ − η m̂ / (√v̂ + ε),      m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
+    """
+
+    def __init__(self, params_and_grads, lr=2e-4, beta1=0.5, beta2=0.999, eps=1e-8):
+        self.pairs = params_and_grads
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t, self.m, self.v = 0, None, None
+
+    def step(self):
+        xp = backend.xp
+        pairs = list(self.pairs())
+        if self.m is None:
+            self.m = [xp.zeros_like(p) for p, _ in pairs]
+            self.v = [xp.zeros_like(p) for p, _ in pairs]
+        self.t += 1
+        # Fold both bias corrections into one step size (same result, fewer temporaries).
+        step = self.lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for (param, grad), m, v in zip(pairs, self.m, self.v):
+            m *= self.beta1
+            m += (1 - self.beta1) * grad
+            v *= self.beta2
+            v += (1 - self.beta2) * grad * grad
+            param -= step * m / (xp.sqrt(v) + self.eps)
+
+    def state(self):
+        out = {"t": backend.xp.asarray(self.t)}
+        for i, (m, v) in enumerate(zip(self.m or [], self.v or [])):
+            out[f"m{i}"], out[f"v{i}"] = m, v
+        return out
+
+    def load_state(self, state):
+        pairs = list(self.pairs())
+        self.t = int(state.get("t", 0))
+        if self.t == 0:
+            self.m = self.v = None
+            return
+        self.m = [backend.asarray(state[f"m{i}"], dtype=p.dtype).copy() for i, (p, _) in enumerate(pairs)]
+        self.v = [backend.asarray(state[f"v{i}"], dtype=p.dtype).copy() for i, (p, _) in enumerate(pairs)]
+
+
+@dataclass
+class ExponentialDecay:
+    """η_t = max(η_min, η_0 / d^t) after t steps (pylearn2's ExponentialDecay)."""
+    lr0: float = 0.1          # η_0, the initial learning rate
+    decay: float = 1.000004   # d, the divisor applied after every step
+    min_lr: float = 1e-6      # η_min, the floor
+
+    def __call__(self, step):
+        # d^t overflows to inf for huge t; η_0 / inf = 0 and the floor still applies.
+        return max(self.min_lr, self.lr0 / self.decay ** min(step, 10**9))
+
+
+@dataclass
+class LinearMomentum:
+    """μ rises linearly from μ0 at epoch ``start`` to μ1 at epoch ``saturate`` (pylearn2's MomentumAdjustor)."""
+    mu0: float = 0.5          # μ before ``start``
+    mu1: float = 0.7          # μ from ``saturate`` on
+    start: int = 1            # first epoch of the ramp
+    saturate: int = 250       # epoch at which μ reaches μ1
+
+    def __call__(self, epoch):
+        if self.saturate <= self.start:
+            return self.mu1 if epoch >= self.start else self.mu0
+        alpha = min(1.0, max(0.0, (epoch - self.start) / (self.saturate - self.start)))
+        return self.mu0 + alpha * (self.mu1 - self.mu0)

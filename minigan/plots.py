@@ -1,0 +1,76 @@
+"""Figures: sample grids, the paper's Figure 2 layout, loss and Parzen curves.
+
+Everything arrives as NumPy (``backend.to_numpy`` at the call site's edge) and
+is written as PNG with matplotlib's non-interactive Agg backend.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy  # noqa: E402
+
+
+def tile(images, ncol, pad=1, side=28):
+    """Arrange (N, side²) images in [0, 1] into one (rows·(side+pad), ncol·(side+pad)) picture."""
+    images = numpy.asarray(images).reshape(-1, side, side)
+    nrow = -(-len(images) // ncol)
+    grid = numpy.ones((nrow * (side + pad) + pad, ncol * (side + pad) + pad))
+    for i, img in enumerate(images):
+        r, c = divmod(i, ncol)
+        grid[pad + r * (side + pad): pad + r * (side + pad) + side,
+             pad + c * (side + pad): pad + c * (side + pad) + side] = img
+    return grid
+
+
+def _atomic_savefig(save, path):
+    """Render via ``save(tmp)`` then rename, so a figure is never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def save_grid(images, path, ncol=10):
+    """Save images (N, 784) in [0, 1] as a grid PNG."""
+    grid = tile(images, ncol)
+    return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1), path)
+
+
+def save_curves(rows, path):
+    """Loss curves (d_obj, g_obj), D's accuracy, and Parzen log-likelihood against epoch."""
+    ep = [r["epoch"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    axes[0].plot(ep, [r["d_obj"] for r in rows], label="d_obj = ½[BCE(D(x),1)+BCE(D(G(z)),0)]")
+    axes[0].plot(ep, [r["g_obj"] for r in rows], label="g_obj")
+    axes[0].axhline(numpy.log(2), color="gray", ls=":", lw=1, label="log 2 (D = ½)")
+    axes[0].set_title("objectives")
+    axes[1].plot(ep, [r["d_acc_real"] for r in rows], label="D right on x")
+    axes[1].plot(ep, [r["d_acc_fake"] for r in rows], label="D right on G(z)")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_title("discriminator accuracy (training, with dropout)")
+    pz = [(r["epoch"], r["parzen_test"], r["parzen_se"]) for r in rows if r.get("parzen_test") not in (None, "")]
+    if pz:
+        e, m, s = map(numpy.asarray, zip(*pz))
+        axes[2].errorbar(e, m, yerr=s, marker="o", ms=3, label="test (paper protocol)")
+        axes[2].axhline(225, color="gray", ls="--", lw=1, label="paper: 225 ± 2")
+    axes[2].set_title("Parzen log-likelihood (nats)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    try:
+        return _atomic_savefig(lambda tmp: fig.savefig(tmp, dpi=80), path)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the backend under test, float64 data for gradient checks, MNIST."""
+import os
+from pathlib import Path
+
+import numpy
+import pytest
+
+from minigan import backend
+
+_GPU = backend.gpu_available()
+
+
+@pytest.fixture(params=["numpy", "cupy"])
+def xp(request):
+    """Run the test on NumPy, and again on CuPy when a GPU is present."""
+    if request.param == "cupy" and not _GPU:
+        pytest.skip("CuPy backend: no CuPy installation with a visible CUDA GPU on this machine")
+    previous = backend.name
+    module = backend.use(request.param)
+    yield module
+    backend.use(previous)
+
+
+@pytest.fixture
+def mnist_dir():
+    """Folder with the four MNIST files: $MINIGAN_DATA (CI sets it), else ../shared/data/mnist."""
+    folder = os.environ.get("MINIGAN_DATA")
+    if not folder:
+        guess = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+        folder = str(guess) if guess.is_dir() else None
+    if not folder or not (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("MNIST not available: set MINIGAN_DATA to a folder with the four MNIST .gz files")
+    return folder
+
+
+def draw(xp, rng, shape, low=-2.0, high=2.0):
+    """A float64 array on the active backend, uniform in [low, high)."""
+    return xp.asarray(numpy.random.default_rng(rng).uniform(low, high, shape))
+
+
+def pytest_report_header(config):
+    if _GPU:
+        return "minigan backends under test: numpy, cupy (GPU found)"
+    return ("minigan backends under test: numpy only; every CuPy copy of a test is skipped "
+            "(no CuPy installation with a visible CUDA GPU)")

@@ -1,0 +1,206 @@
+"""Layers: finite-difference checks of every backward pass, semantics, dtypes, misuse."""
+import numpy
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from minigan import backend, gradcheck
+from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid, sigmoid
+
+TOL = 1e-6    # float64 central differences agree to ~1e-9; a wrong formula is off by O(1)
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@st.composite
+def batches(draw, max_width=32, low=-2.0, high=2.0):
+    """A float64 input (B, I) with B in 1..16 and I in 1..max_width; values drawn by hypothesis."""
+    shape = (draw(st.integers(1, 16)), draw(st.integers(1, max_width)))
+    return draw(arrays(numpy.float64, shape, elements=st.floats(low, high, allow_nan=False)))
+
+
+def away_from_zero(x, margin=0.01):
+    """Move entries within ``margin`` of 0 out to ±margin: ReLU's kink is not judged (see gradcheck)."""
+    return numpy.where(numpy.abs(x) < margin, numpy.where(x < 0, -margin, margin), x)
+
+
+def randomize_bias(layer, seed):
+    """Non-zero biases, so that the bias gradient is exercised and maxout ties at x = 0 are broken."""
+    rng = numpy.random.default_rng(seed)
+    layer.params["b"][...] = backend.asarray(rng.uniform(-1, 1, layer.params["b"].shape))
+
+
+@SETTINGS
+@given(x=batches(), n_out=st.integers(1, 32), seed=st.integers(0, 2**16))
+def test_dense_gradients(xp, x, n_out, seed):
+    layer = Dense(x.shape[1], n_out, irange=1.0, rng=seed, dtype="float64")
+    randomize_bias(layer, seed)
+    report = gradcheck.check_layer(layer, xp.asarray(x), seed=seed)
+    assert report.passed(TOL), report
+
+
+@SETTINGS
+@given(x=batches(), seed=st.integers(0, 2**16))
+def test_relu_gradients(xp, x, seed):
+    report = gradcheck.check_layer(ReLU("float64"), xp.asarray(away_from_zero(x)), seed=seed)
+    assert report.passed(TOL), report
+
+
+@SETTINGS
+@given(x=batches(low=-6, high=6), seed=st.integers(0, 2**16))
+def test_sigmoid_gradients(xp, x, seed):
+    report = gradcheck.check_layer(Sigmoid("float64"), xp.asarray(x), seed=seed)
+    assert report.passed(TOL), report
+
+
+@SETTINGS
+@given(x=batches(), units=st.integers(1, 32), pieces=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_maxout_gradients(xp, x, units, pieces, seed):
+    layer = Maxout(x.shape[1], units, pieces, irange=1.0, rng=seed, dtype="float64")
+    randomize_bias(layer, seed)
+    x = xp.asarray(x)
+    # A perturbation of h = 1e-6 moves a piece by at most h·Σ|W| ≲ 3e-5: gaps above 1e-4 are safe.
+    assume(gradcheck.kink_distance(layer, x) > 1e-4)
+    report = gradcheck.check_layer(layer, x, seed=seed)
+    assert report.passed(TOL), report
+
+
+@SETTINGS
+@given(x=batches(), p=st.sampled_from([0.2, 0.5, 0.8, 1.0]), seed=st.integers(0, 2**16))
+def test_dropout_gradients(xp, x, p, seed):
+    report = gradcheck.check_layer(Dropout(p, dtype="float64"), xp.asarray(x), seed=seed)
+    assert report.passed(TOL), report
+
+
+def test_hand_worked_maxout_and_dense(xp):
+    """One tiny example worked by hand; every number below is checked on paper.
+
+    Maxout with I = 2 inputs, U = 1 unit, K = 2 pieces, x = [1, 2]:
+        W = [[1, 3],     z = x W + b = [1·1 + 2·(−1), 1·3 + 2·0] + [0, 0.5]
+             [−1, 0]]                = [−1, 3.5]
+        b = [0, 0.5]     y = max(−1, 3.5) = 3.5, piece 1 wins.
+    Backward with dy = 2: dz = [0, 2] (only the winner), so
+        ∂L/∂W = xᵀ dz = [[0, 2], [0, 4]],  ∂L/∂b = [0, 2],  ∂L/∂x = dz Wᵀ = [2·3, 2·0] = [6, 0].
+    """
+    layer = Maxout(2, 1, 2, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, 3.0], [-1.0, 0.0]])
+    layer.params["b"][...] = xp.asarray([0.0, 0.5])
+    y = layer.forward(xp.asarray([[1.0, 2.0]]))
+    assert backend.to_numpy(y).tolist() == [[3.5]]
+    dx = layer.backward(xp.asarray([[2.0]]))
+    assert backend.to_numpy(dx).tolist() == [[6.0, 0.0]]
+    assert backend.to_numpy(layer.grads["W"]).tolist() == [[0.0, 2.0], [0.0, 4.0]]
+    assert backend.to_numpy(layer.grads["b"]).tolist() == [0.0, 2.0]
+
+
+def test_maxout_groups_consecutive_columns_and_routes_to_argmax(xp):
+    layer = Maxout(1, 2, 3, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, 5.0, 2.0, -1.0, -2.0, -3.0]])   # unit 0: cols 0-2, unit 1: 3-5
+    y = layer.forward(xp.asarray([[1.0]]))
+    assert backend.to_numpy(y).tolist() == [[5.0, -1.0]]
+    layer.backward(xp.asarray([[1.0, 10.0]]))
+    assert backend.to_numpy(layer.grads["b"]).tolist() == [0.0, 1.0, 0.0, 10.0, 0.0, 0.0]
+
+
+def test_maxout_tie_goes_to_first_piece(xp):
+    layer = Maxout(1, 1, 3, dtype="float64")          # all weights set equal: a three-way tie
+    layer.params["W"][...] = 1.0
+    layer.forward(xp.asarray([[2.0]]))
+    layer.backward(xp.asarray([[1.0]]))
+    assert backend.to_numpy(layer.grads["b"]).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_relu_derivative_at_zero_is_zero(xp):
+    layer = ReLU("float64")
+    layer.forward(xp.asarray([[0.0, -1.0, 2.0]]))
+    assert backend.to_numpy(layer.backward(xp.ones((1, 3)))).tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_sigmoid_is_stable_and_exact(xp):
+    a = xp.asarray([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=xp.float32)
+    y = backend.to_numpy(sigmoid(a))
+    assert numpy.isfinite(y).all()
+    assert y.tolist()[0][2] == 0.5 and y[0, 0] == 0.0 and y[0, 4] == 1.0
+    z = numpy.linspace(-20, 20, 41)
+    assert numpy.allclose(backend.to_numpy(sigmoid(xp.asarray(z))), 1 / (1 + numpy.exp(-z)), rtol=1e-14)
+
+
+def test_dropout_keeps_about_p_and_scales(xp):
+    layer = Dropout(0.8, rng=0)                                  # scale defaults to 1/0.8 = 1.25
+    y = backend.to_numpy(layer.forward(xp.ones((200, 500), dtype=xp.float32)))
+    kept = y != 0
+    assert set(numpy.unique(y).tolist()) == {0.0, 1.25}
+    assert abs(kept.mean() - 0.8) < 0.01                         # 100,000 draws: sd of the mean is 0.0013
+    assert abs(y.mean() - 1.0) < 0.02                            # E[y] = x
+
+
+def test_dropout_custom_scale_and_eval_identity(xp):
+    layer = Dropout(0.5, scale=3.0, rng=0)
+    x = xp.ones((4, 8), dtype=xp.float32)
+    assert set(numpy.unique(backend.to_numpy(layer.forward(x))).tolist()) <= {0.0, 3.0}
+    assert layer.forward(x, train=False) is x
+
+
+@pytest.mark.parametrize("make", [lambda d: Dense(3, 2, dtype=d), lambda d: ReLU(d), lambda d: Sigmoid(d),
+                                  lambda d: Maxout(3, 2, 2, dtype=d), lambda d: Dropout(0.5, dtype=d)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layers_preserve_dtype(xp, make, dtype):
+    layer = make(dtype)
+    y = layer.forward(xp.ones((2, 3), dtype=dtype))
+    assert y.dtype == dtype
+    assert layer.backward(xp.ones(y.shape, dtype=dtype)).dtype == dtype
+    assert all(g.dtype == dtype for g in layer.grads.values())
+    assert all(p.dtype == dtype for p in layer.params.values())
+
+
+def test_initialisation_ranges_and_seed(xp):
+    a, b = Dense(50, 60, irange=0.05, rng=3), Dense(50, 60, irange=0.05, rng=3)
+    W = backend.to_numpy(a.params["W"])
+    assert numpy.abs(W).max() <= 0.05 and numpy.abs(W).max() > 0.04      # fills the range
+    assert numpy.array_equal(W, backend.to_numpy(b.params["W"]))          # same seed, same weights
+    assert not backend.to_numpy(a.params["b"]).any()                      # biases start at zero
+    a.set_bias(numpy.arange(60))
+    assert backend.to_numpy(a.params["b"])[59] == 59
+    with pytest.raises(ValueError, match="60 entries"):
+        a.set_bias(numpy.zeros(3))
+
+
+def test_wrong_width_names_layer_and_shapes(xp):
+    with pytest.raises(ValueError, match=r"Dense\(4→2\): expected input of shape \(B, 4\), got \(3, 5\)"):
+        Dense(4, 2).forward(xp.ones((3, 5), dtype=xp.float32))
+    with pytest.raises(ValueError, match=r"Maxout\(4→2×3\).*\(B, 4\)"):
+        Maxout(4, 2, 3).forward(xp.ones((3, 7), dtype=xp.float32))
+    with pytest.raises(ValueError, match="2-D input"):
+        ReLU().forward(xp.ones(5, dtype=xp.float32))
+
+
+def test_wrong_dtype_says_how_to_fix(xp):
+    with pytest.raises(TypeError, match="expected float32 input, got float64; build the layer with dtype"):
+        Dense(2, 2).forward(xp.ones((1, 2)))
+
+
+@pytest.mark.parametrize("layer", [Dense(2, 2), ReLU(), Sigmoid(), Maxout(2, 2, 2), Dropout(0.5)],
+                         ids=repr)
+def test_backward_before_forward(layer):
+    with pytest.raises(RuntimeError, match=r"backward\(\) called before forward"):
+        layer.backward(numpy.ones((1, 2), dtype=numpy.float32))
+
+
+def test_backward_shape_mismatch(xp):
+    layer = Dense(3, 2)
+    layer.forward(xp.ones((4, 3), dtype=xp.float32))
+    with pytest.raises(ValueError, match=r"expected dy of shape \(4, 2\)"):
+        layer.backward(xp.ones((5, 2), dtype=xp.float32))
+
+
+def test_dropout_backward_after_eval_forward_is_an_error(xp):
+    layer = Dropout(0.5)
+    layer.forward(xp.ones((2, 2), dtype=xp.float32), train=False)
+    with pytest.raises(RuntimeError, match="train=True"):
+        layer.backward(xp.ones((2, 2), dtype=xp.float32))
+
+
+def test_dropout_rejects_bad_probability():
+    with pytest.raises(ValueError, match=r"include_prob must be in \(0, 1\], got 1.5"):
+        Dropout(1.5)
