@@ -99,8 +99,11 @@ class ExponentialDecay:
     min_lr: float = 1e-6      # η_min, the floor
 
     def __call__(self, step):
-        # d^t overflows to inf for huge t; η_0 / inf = 0 and the floor still applies.
-        return max(self.min_lr, self.lr0 / self.decay ** min(step, 10**9))
+        try:
+            lr = self.lr0 / self.decay ** step
+        except OverflowError:   # d^t beyond the float range: η_0 / d^t is 0 and the floor applies
+            lr = 0.0
+        return max(self.min_lr, lr)
 
 
 @dataclass

@@ -1,0 +1,69 @@
+"""Command line: help, one-line errors, and train → sample → evaluate on real data."""
+import subprocess
+import sys
+
+import pytest
+
+from minigan import cli
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: minigan" in out
+    if argv[0] == "train":
+        assert "--g-objective {nonsaturating,minimax}" in out and "(default: 0.1)" in out
+        assert "η_0, initial learning rate" in out              # help comes from the Config comments
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["train", "--update", "magic"], "invalid choice: 'magic'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_bad_arguments_are_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_missing_checkpoint_is_one_line(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path / "none.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigan evaluate: error: no checkpoint at") and err.count("\n") == 1
+
+
+def test_train_sample_evaluate(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["--data", mnist_dir, "--out", str(out), "--no-progress"]
+    assert cli.main(["train", *base, "--n-train", "300", "--max-steps", "4", "--parzen-every", "0"]) == 0
+    assert "epochs completed: 1, steps: 4" in capsys.readouterr().out
+    assert cli.main(["train", *base, "--max-steps", "1"]) == 1
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
+    assert cli.main(["train", *base, "--resume", "--lr", "0.5"]) == 1
+    assert "cannot change lr" in capsys.readouterr().err
+    assert cli.main(["train", *base, "--resume", "--max-steps", "2"]) == 0
+    assert "resumed" in capsys.readouterr().out
+    png = tmp_path / "fig.png"
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--data", mnist_dir, "--out", str(png),
+                     "--rows", "3", "--cols", "4"]) == 0
+    import matplotlib.pyplot as plt
+    assert plt.imread(png).shape[:2] == (3 * 29 + 1, 5 * 29 + 1)      # 4 sample columns + nearest
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200"]) == 0
+    assert "Table 1 row" in capsys.readouterr().out
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "minigan", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("minigan ")
+
+
+def test_nearest_training_image():
+    import numpy
+    images = numpy.eye(4)
+    assert numpy.array_equal(cli.nearest(numpy.array([[0.1, 0.9, 0, 0]]), images), images[[1]])

@@ -1,0 +1,141 @@
+"""The paper's networks, configuration and training steps."""
+import math
+
+import numpy
+import pytest
+
+from minigan import backend, data, gan, gradcheck
+from minigan.losses import BCEWithLogits
+
+TOL = 1e-6
+
+
+def test_parameter_counts_of_the_paper():
+    # G: (100·1200 + 1200) + (1200·1200 + 1200) + (1200·784 + 784)
+    assert gan.paper_generator().n_params() == 2_503_984
+    # D: (784·1200 + 1200) + (240·1200 + 1200) + (240·1 + 1); maxout has 240×5 = 1200 pieces a layer
+    assert gan.paper_discriminator().n_params() == 1_231_441
+
+
+def test_paper_networks_shapes_and_ranges(xp):
+    G, D = gan.paper_generator(), gan.paper_discriminator()
+    z = gan.sample_noise(backend.rng(0), 7, gan.Config())
+    s = G.forward(z, train=False)
+    assert s.shape == (7, 784) and float(s.min()) >= 0 and float(s.max()) <= 1
+    assert D.forward(s).shape == (7, 1)
+    W = backend.to_numpy(G.layers[0].params["W"])
+    assert 0.049 < numpy.abs(W).max() <= 0.05
+    assert numpy.abs(backend.to_numpy(D.layers[1].params["W"])).max() <= 0.005
+
+
+def test_output_bias_from_marginals():
+    images = numpy.array([[0.0, 0.5, 1.0], [0.0, 0.3, 1.0]], dtype=numpy.float32)
+    b = gan.sigmoid_bias_from_marginals(images, clip=1e-5)
+    assert 1 / (1 + math.exp(-b[1])) == pytest.approx(0.4)
+    assert b[0] == pytest.approx(math.log(1e-5 / (1 - 1e-5)))        # never-lit pixel: clipped, finite
+    assert b[2] == pytest.approx(-b[0])
+
+
+def test_noise_distributions(xp):
+    u = backend.to_numpy(gan.sample_noise(backend.rng(0), 2000, gan.Config()))
+    assert u.shape == (2000, 100) and u.dtype == numpy.float32
+    assert u.min() >= -math.sqrt(3) and u.max() <= math.sqrt(3)
+    assert abs(u.var() - 1) < 0.02 and abs(u.mean()) < 0.01         # 200,000 draws
+    g = backend.to_numpy(gan.sample_noise(backend.rng(0), 2000, gan.Config(noise="gaussian")))
+    assert abs(g.var() - 1) < 0.02 and g.min() < -3
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ValueError, match="update must be one of released, algorithm1; got 'adam'"):
+        gan.Config(update="adam").validate()
+    with pytest.raises(ValueError, match="lr must be non-negative, got -1"):
+        gan.Config(lr=-1).validate()
+    with pytest.raises(ValueError, match="batch_size must be in 1…n_train"):
+        gan.Config(n_train=50, batch_size=100).validate()
+
+
+class NoStep:
+    def step(self):
+        pass
+
+
+def small(seed=0, **kw):
+    cfg = gan.Config(noise_dim=5, g_hidden=7, d_units=6, d_pieces=3, g_irange=0.5, d_irange=0.5, **kw)
+    return (cfg, gan.paper_generator(cfg, rng=seed, n_out=9, dtype="float64"),
+            gan.paper_discriminator(cfg, rng=seed + 1, n_in=9, dtype="float64"))
+
+
+def grads_of(net):
+    arrays = {name: p for name, p, _, _ in net.named_params()}
+    return arrays, {name: layer.grads[key].copy() for name, _, layer, key in net.named_params()}
+
+
+@pytest.mark.parametrize("objective", ["nonsaturating", "minimax"])
+def test_released_step_gradients(xp, objective):
+    """The one-pass update computes ∇θ_d d_obj and ∇θ_g g_obj exactly (same dropout masks)."""
+    cfg, G, D = small(g_objective=objective)
+    rng = numpy.random.default_rng(0)
+    x, z = xp.asarray(rng.random((4, 9))), xp.asarray(rng.uniform(-1.7, 1.7, (4, 5)))
+    gradcheck._reseed(D.layers, 7)
+    gan.released_step(G, D, x, z, NoStep(), NoStep(), cfg)
+
+    def objectives():
+        gradcheck._reseed(D.layers, 7)
+        a = D.forward(xp.concatenate([x, G.forward(z)]))
+        d_obj = 0.5 * (BCEWithLogits().forward(a[:4], 1) + BCEWithLogits().forward(a[4:], 0))
+        return d_obj, gan.generator_loss(cfg).forward(a[4:])
+
+    report_g = gradcheck.compare(lambda: objectives()[1], *grads_of(G))
+    report_d = gradcheck.compare(lambda: objectives()[0], *grads_of(D))
+    assert report_g.passed(TOL), report_g
+    assert report_d.passed(TOL), report_d
+
+
+def test_algorithm1_generator_step_gradient(xp):
+    cfg, G, D = small(g_objective="minimax")
+    z = xp.asarray(numpy.random.default_rng(1).uniform(-1.7, 1.7, (3, 5)))
+    gradcheck._reseed(D.layers, 3)
+    gan.generator_step(G, D, z, NoStep(), cfg)
+
+    def g_obj():
+        gradcheck._reseed(D.layers, 3)
+        return gan.generator_loss(cfg).forward(D.forward(G.forward(z)))
+
+    report = gradcheck.compare(g_obj, *grads_of(G))
+    assert report.passed(TOL), report
+
+
+def test_algorithm1_takes_k_discriminator_steps(xp):
+    cfg, G, D = small(k=3)
+
+    class Count:
+        n = 0
+
+        def step(self):
+            self.n += 1
+
+    opt_d, opt_g = Count(), Count()
+    x = xp.asarray(numpy.random.default_rng(0).random((2, 9)))
+    z = xp.asarray(numpy.random.default_rng(1).uniform(-1, 1, (2, 5)))
+    stats = gan.algorithm1_step(G, D, [x] * 3, [z] * 3, z, opt_g, opt_d, cfg)
+    assert (opt_d.n, opt_g.n) == (3, 1)
+    assert 0 <= int(stats["d_right_real"]) <= 6
+
+
+@pytest.mark.slow
+def test_end_to_end_on_mnist_subset(xp, mnist_dir):
+    """A few hundred real steps on 1,000 MNIST images: losses stay finite, parameters move,
+    and D's accuracy changes as the game proceeds."""
+    from minigan import train
+    splits = data.mnist_splits(mnist_dir, download=False, n_train=1000)
+    cfg = gan.Config(n_train=1000, parzen_every=0, seed=3)
+    trainer = train.Trainer(cfg, splits)
+    before = {k: backend.to_numpy(v).copy() for k, v in trainer.G.state_dict().items()}
+    rows = trainer.train(max_steps=300, progress=False)
+    assert len(rows) == 30
+    assert all(math.isfinite(r["d_obj"]) and math.isfinite(r["g_obj"]) for r in rows)
+    after = trainer.G.state_dict()
+    assert all(not numpy.array_equal(before[k], backend.to_numpy(after[k])) for k in before)
+    acc = [r["d_acc_fake"] for r in rows]
+    assert max(acc) - min(acc) > 0.1
+    assert rows[-1]["d_obj"] < rows[0]["d_obj"]         # D has learned something about real vs fake

@@ -1,0 +1,68 @@
+"""gradcheck must catch wrong gradients, not only pass right ones."""
+import numpy
+import pytest
+
+from minigan import backend, gradcheck
+from minigan.layers import Dense, Maxout, ReLU
+
+
+class WrongDense(Dense):
+    """A classic bug: the bias gradient forgets to sum over the batch (takes row 0 only)."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads["b"] = dy[0]
+        return dx
+
+
+class WrongScale(ReLU):
+    """Another: a factor of 2 too much in ∂L/∂x."""
+
+    def backward(self, dy):
+        return 2 * super().backward(dy)
+
+
+def test_full_check_finds_the_wrong_entry(xp):
+    layer = WrongDense(3, 2, irange=1.0, rng=0, dtype="float64")
+    report = gradcheck.check_layer(layer, xp.asarray(numpy.random.default_rng(0).uniform(-1, 1, (4, 3))))
+    assert not report.passed(1e-6)
+    assert report.where.startswith("0.b")
+    assert report.max_rel_error > 0.1
+
+
+@pytest.mark.parametrize("mode", ["full", "random"])
+def test_both_modes_reject_a_wrong_scale(xp, mode):
+    x = xp.asarray(numpy.random.default_rng(1).uniform(0.1, 1, (3, 4)))
+    assert not gradcheck.check_layer(WrongScale("float64"), x, mode=mode).passed(1e-6)
+    assert gradcheck.check_layer(ReLU("float64"), x, mode=mode).passed(1e-6)
+
+
+def test_random_mode_passes_a_right_layer_cheaply(xp):
+    layer = Dense(30, 20, irange=1.0, rng=0, dtype="float64")
+    report = gradcheck.check_layer(layer, xp.asarray(numpy.random.default_rng(2).normal(size=(8, 30))), mode="random")
+    assert report.passed(1e-6) and report.n_checked == 4
+
+
+def test_numerical_gradient_of_a_known_function(xp):
+    x = xp.asarray([1.0, -2.0, 0.5])
+    grad = gradcheck.numerical_gradient(lambda: (x ** 3).sum(), x)
+    assert numpy.allclose(grad, [3.0, 12.0, 0.75], rtol=1e-9)
+    assert backend.to_numpy(x).tolist() == [1.0, -2.0, 0.5]        # restored exactly
+
+
+def test_float32_is_refused(xp):
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck.check_layer(Dense(2, 2), xp.ones((1, 2), dtype=xp.float32))
+
+
+def test_kink_distance(xp):
+    assert gradcheck.kink_distance(ReLU("float64"), xp.asarray([[0.3, -0.2]])) == pytest.approx(0.2)
+    layer = Maxout(1, 1, 2, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, 1.5]])
+    assert gradcheck.kink_distance(layer, xp.asarray([[2.0]])) == pytest.approx(1.0)
+    assert gradcheck.kink_distance(Dense(1, 1, dtype="float64"), xp.zeros((1, 1))) == float("inf")
+
+
+def test_report_reads_well():
+    r = gradcheck.Report(2e-3, "0.W[1, 2]", 1.5, 1.503, 10)
+    assert "max relative error 2.00e-03 at 0.W[1, 2]" in str(r) and not r.passed()

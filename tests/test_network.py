@@ -1,0 +1,77 @@
+"""Sequential: chain rule through layers, and the GAN composition D(G(z)) with respect to θ_g."""
+import numpy
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minigan import backend, gradcheck
+from minigan.gan import Config, paper_discriminator, paper_generator
+from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
+from minigan.losses import NonSaturatingGeneratorLoss
+from minigan.network import Sequential
+
+TOL = 1e-6
+
+
+def small_gan(seed):
+    """A G and D of the paper's layer types, small enough for a full elementwise check."""
+    cfg = Config(noise_dim=4, g_hidden=6, d_units=5, d_pieces=3, g_irange=0.7, d_irange=0.7)
+    return (paper_generator(cfg, rng=seed, n_out=7, dtype="float64"),
+            paper_discriminator(cfg, rng=seed + 1, n_in=7, dtype="float64"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 8))
+def test_sequential_gradients(xp, seed, batch):
+    rng = numpy.random.default_rng(seed)
+    net = Sequential([Dropout(0.8, dtype="float64"), Dense(5, 6, 1.0, seed, "float64"), Sigmoid("float64"),
+                      Maxout(6, 3, 2, 1.0, seed + 1, "float64"), Dense(3, 2, 1.0, seed + 2, "float64")])
+    x = xp.asarray(rng.uniform(-1, 1, (batch, 5)))
+    report = gradcheck.check_network(net, x, seed=seed)
+    assert report.passed(TOL), report
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 8))
+def test_generator_gradient_flows_through_discriminator(xp, seed, batch):
+    """∂/∂θ_g of −mean log D(G(z)): the loss gradient enters D's logit, D.backward returns
+    ∂L/∂G(z), and G.backward turns that into ∂L/∂θ_g; D's dropout masks are held fixed."""
+    G, D = small_gan(seed)
+    z = xp.asarray(numpy.random.default_rng(seed).uniform(-1.7, 1.7, (batch, 4)))
+    loss = NonSaturatingGeneratorLoss()
+
+    def f():
+        gradcheck._reseed(D.layers, seed)
+        return loss.forward(D.forward(G.forward(z)))
+
+    f()
+    G.backward(D.backward(loss.backward()))
+    arrays = {name: p for name, p, _, _ in G.named_params()}
+    grads = {name: layer.grads[key].copy() for name, _, layer, key in G.named_params()}
+    report = gradcheck.compare(f, arrays, grads)
+    assert report.passed(TOL), report
+
+
+def test_backward_returns_input_gradient_shape(xp):
+    net = Sequential([Dense(3, 4), ReLU(), Dense(4, 2)])
+    y = net.forward(xp.ones((5, 3), dtype=xp.float32))
+    assert net.backward(xp.ones_like(y)).shape == (5, 3)
+
+
+def test_state_dict_round_trip_and_errors(xp):
+    a, b = Sequential([Dense(3, 4, rng=1), Dense(4, 2, rng=2)]), Sequential([Dense(3, 4, rng=3), Dense(4, 2, rng=4)])
+    assert list(a.state_dict()) == ["0.W", "0.b", "1.W", "1.b"]
+    b.load_state_dict({k: backend.to_numpy(v) for k, v in a.state_dict().items()})
+    assert all(numpy.array_equal(backend.to_numpy(a.state_dict()[k]), backend.to_numpy(v))
+               for k, v in b.state_dict().items())
+    with pytest.raises(ValueError, match="parameter names differ"):
+        b.load_state_dict({"0.W": numpy.zeros((3, 4))})
+    bad = dict(a.state_dict(), **{"1.W": numpy.zeros((5, 2), dtype=numpy.float32)})
+    with pytest.raises(ValueError, match=r"parameter 1.W: expected shape \(4, 2\), got \(5, 2\)"):
+        b.load_state_dict(bad)
+
+
+def test_n_params_and_optimizer_pairs(xp):
+    net = Sequential([Dense(3, 4), ReLU(), Maxout(4, 2, 3)])
+    assert net.n_params() == 3 * 4 + 4 + 4 * 6 + 6
+    assert [g for _, g in net.params_and_grads()] == [None] * 4     # nothing until a backward pass

@@ -1,0 +1,79 @@
+"""Optimizers and schedules: hand-worked updates and the paper's schedule values."""
+import math
+
+import numpy
+import pytest
+
+from minigan import backend
+from minigan.layers import Dense
+from minigan.network import Sequential
+from minigan.optim import SGD, Adam, ExponentialDecay, LinearMomentum
+
+
+def one_param(xp, value, grad):
+    p, g = xp.asarray([value]), xp.asarray([grad])
+    return p, g, (lambda: [(p, g)])
+
+
+def test_sgd_momentum_by_hand(xp):
+    """η = 0.1, μ = 0.5, constant gradient g = 2, θ_0 = 1:
+    step 1: v = 0.5·0 − 0.1·2 = −0.2,   θ = 0.8
+    step 2: v = 0.5·(−0.2) − 0.2 = −0.3, θ = 0.5
+    """
+    p, g, pairs = one_param(xp, 1.0, 2.0)
+    opt = SGD(pairs, lr=0.1, momentum=0.5)
+    opt.step()
+    assert float(p[0]) == pytest.approx(0.8)
+    opt.step()
+    assert float(p[0]) == pytest.approx(0.5)
+    assert float(opt.velocity[0][0]) == pytest.approx(-0.3)
+
+
+def test_adam_first_step_is_lr_times_sign(xp):
+    """After one step m̂ = g and v̂ = g², so the update is −η g/(|g| + ε) ≈ −η sign(g)."""
+    p, g, pairs = one_param(xp, 1.0, -3.0)
+    Adam(pairs, lr=0.01).step()
+    assert float(p[0]) == pytest.approx(1.01, abs=1e-8)
+
+
+@pytest.mark.parametrize("make", [lambda pairs: SGD(pairs, 0.05, 0.9), lambda pairs: Adam(pairs, 0.05)])
+def test_optimizers_minimise_a_quadratic(xp, make):
+    """f(θ) = ½‖θ − c‖², ∇f = θ − c: both optimizers should approach c."""
+    c = xp.asarray([1.0, -2.0, 3.0])
+    p = xp.zeros(3)
+    g = xp.zeros(3)
+    opt = make(lambda: [(p, g)])
+    for _ in range(500):
+        g[...] = p - c
+        opt.step()
+    assert numpy.allclose(backend.to_numpy(p), [1, -2, 3], atol=1e-3)
+
+
+def test_optimizer_state_round_trip(xp):
+    net = Sequential([Dense(2, 2, rng=0)])
+    net.forward(xp.ones((1, 2), dtype=xp.float32))
+    net.backward(xp.ones((1, 2), dtype=xp.float32))
+    for make in (lambda: SGD(net.params_and_grads, 0.1, 0.5), lambda: Adam(net.params_and_grads)):
+        a = make()
+        a.step()
+        b = make()
+        b.load_state({k: backend.to_numpy(v) for k, v in a.state().items()})
+        assert sorted(a.state()) == sorted(b.state())
+        assert all(numpy.array_equal(backend.to_numpy(a.state()[k]), backend.to_numpy(b.state()[k])) for k in a.state())
+
+
+def test_exponential_decay_matches_the_paper():
+    sched = ExponentialDecay(0.1, 1.000004, 1e-6)
+    assert sched(0) == 0.1
+    assert sched(500) == pytest.approx(0.1 / 1.000004 ** 500)
+    assert sched(250_000) == pytest.approx(0.1 * math.exp(-250_000 * math.log(1.000004)))   # ≈ 0.0368 after 500 epochs
+    assert sched(10 ** 8) == 1e-6               # the floor
+    assert sched(10 ** 12) == 1e-6              # no overflow far beyond it
+
+
+def test_linear_momentum_ramp():
+    sched = LinearMomentum(0.5, 0.7, start=1, saturate=250)
+    assert sched(0) == sched(1) == 0.5
+    assert sched(125.5) == pytest.approx(0.6)
+    assert sched(250) == sched(1000) == pytest.approx(0.7)
+    assert LinearMomentum(0.5, 0.7, 3, 3)(2) == 0.5 and LinearMomentum(0.5, 0.7, 3, 3)(3) == 0.7

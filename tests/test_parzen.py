@@ -1,0 +1,62 @@
+"""Parzen window: the matrix-product form must equal the direct computation."""
+import math
+
+import numpy
+import pytest
+
+from minigan import parzen
+
+
+def direct(samples, data, sigma):
+    """The definition, computed the slow way in float64: explicit differences, explicit log-mean-exp."""
+    out = []
+    for x in data:
+        e = -((x - samples) ** 2).sum(axis=1) / (2 * sigma ** 2)
+        top = e.max()
+        out.append(top + math.log(numpy.exp(e - top).mean()) - samples.shape[1] * math.log(sigma * math.sqrt(2 * math.pi)))
+    return numpy.array(out)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.2, 1.0])
+def test_matches_direct_computation(xp, sigma):
+    rng = numpy.random.default_rng(0)
+    samples = rng.random((300, 784)).astype(numpy.float32)     # like G's outputs: float32 in [0, 1]
+    data = rng.random((40, 784)).astype(numpy.float32)
+    data[0] = samples[3]                                       # a zero distance, the worst case for round-off
+    got = parzen.log_likelihood(samples, data, sigma, chunk=16)
+    want = direct(samples.astype(numpy.float64), data.astype(numpy.float64), sigma)
+    assert numpy.allclose(got, want, rtol=1e-6, atol=0)
+
+
+def test_hand_worked_one_dimension():
+    """d = 1, samples {0, 2}, x = 1, σ = 1: both at distance 1, so
+    log p(1) = log N(1; 0, 1) = −½ − ½ log 2π ≈ −1.4189."""
+    ll = parzen.log_likelihood(numpy.array([[0.0], [2.0]]), numpy.array([[1.0]]), 1.0)
+    assert ll[0] == pytest.approx(-0.5 - 0.5 * math.log(2 * math.pi), rel=1e-14)
+
+
+def test_chunking_does_not_change_results(xp):
+    rng = numpy.random.default_rng(1)
+    samples, data = rng.random((50, 20)), rng.random((33, 20))
+    a = parzen.log_likelihoods(samples, data, [0.1, 0.5], chunk=5)
+    b = parzen.log_likelihoods(samples, data, [0.1, 0.5], chunk=1000)
+    assert a.shape == (2, 33) and numpy.allclose(a, b, rtol=1e-13)
+
+
+def test_protocol_chooses_the_best_sigma_on_validation(xp):
+    rng = numpy.random.default_rng(2)
+    samples, valid, test = rng.random((200, 30)), rng.random((60, 30)), rng.random((50, 30))
+    res = parzen.evaluate(samples, valid, test, n_valid=40)
+    means = [direct(samples, valid[:40], s).mean() for s in parzen.SIGMAS]
+    assert res.sigma == parzen.SIGMAS[int(numpy.argmax(means))]
+    ll = direct(samples, test, res.sigma)
+    assert res.mean == pytest.approx(ll.mean(), rel=1e-9)
+    assert res.se == pytest.approx(ll.std() / math.sqrt(50), rel=1e-9)
+    assert "± " in res.row() and res.n_test == 50
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"same d.*\(3, 4\) and \(2, 5\)"):
+        parzen.log_likelihood(numpy.zeros((3, 4)), numpy.zeros((2, 5)), 0.1)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        parzen.log_likelihood(numpy.zeros((3, 4)), numpy.zeros((2, 4)), 0.0)

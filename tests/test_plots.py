@@ -1,0 +1,21 @@
+"""Figures are written completely and have the expected layout."""
+import matplotlib.pyplot as plt
+import numpy
+
+from minigan import plots
+
+
+def test_tile_layout():
+    grid = plots.tile(numpy.zeros((7, 784)), ncol=3)
+    assert grid.shape == (3 * 29 + 1, 3 * 29 + 1)
+    assert grid[1:29, 1:29].max() == 0 and grid[0].min() == 1      # images inside white padding
+
+
+def test_grid_and_curves_are_written(tmp_path):
+    plots.save_grid(numpy.random.default_rng(0).random((20, 784)), tmp_path / "g.png", ncol=5)
+    assert plt.imread(tmp_path / "g.png").shape[:2] == (4 * 29 + 1, 5 * 29 + 1)
+    rows = [{"epoch": e, "d_obj": 0.5, "g_obj": 1.0, "d_acc_real": 0.8, "d_acc_fake": 0.7,
+             **({"parzen_test": 100 + e, "parzen_se": 2} if e % 2 == 0 else {})} for e in range(1, 6)]
+    plots.save_curves(rows, tmp_path / "c.png")
+    assert plt.imread(tmp_path / "c.png").shape[2] in (3, 4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "g.png"]   # no temporary files left
