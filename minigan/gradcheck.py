@@ -192,3 +192,15 @@ def kink_distance(layer, x):
         top2 = xp.sort(z, axis=2)[:, :, -2:]
         return float((top2[:, :, 1] - top2[:, :, 0]).min())
     return float("inf")
+
+
+def network_kink_distance(net, x, seed=0):
+    """The smallest ``kink_distance`` over the layers of ``net`` on input x (dropout masks
+    seeded as in ``check_network``): how far this input is from any non-differentiable point."""
+    layers = getattr(net, "layers", [net])
+    _reseed(layers, seed)
+    nearest = float("inf")
+    for layer in layers:
+        nearest = min(nearest, kink_distance(layer, x))
+        x = layer.forward(x, train=True)
+    return nearest
