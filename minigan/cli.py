@@ -88,6 +88,9 @@ def build_parser():
     s.add_argument("--cols", type=int, default=5, help="columns of samples (default: 5)")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise z (default: 0)")
     s.add_argument("--no-nearest", action="store_true", help="leave out the nearest-training-image column")
+    s.add_argument("--interpolate", action="store_true",
+                   help="the paper's Figure 3: each row walks in a straight line through z space between "
+                   "two random points, in --cols steps (no nearest-image column)")
 
     e = sub.add_parser("evaluate", help="Parzen-window log-likelihood of a checkpoint (paper's Table 1)",
                        description="The paper's protocol: 10,000 samples, σ chosen on 1,000 validation "
@@ -139,6 +142,11 @@ def cmd_train(args):
 def cmd_sample(args):
     from . import backend, data, plots, train
     G, cfg = train.load_generator(args.checkpoint)
+    if args.interpolate:
+        z = interpolation_noise(cfg, args.rows, args.cols, args.seed)                 # (rows·cols, Z)
+        plots.save_grid(backend.to_numpy(G.forward(z, train=False)), args.out, ncol=args.cols)
+        print(f"wrote {args.out}: {args.rows} rows, each G(z) along a line from z_0 to z_1 in {args.cols} steps")
+        return 0
     n = args.rows * args.cols
     samples = backend.to_numpy(G.forward(_noise(cfg, n, args.seed), train=False))   # (n, 784)
     cols = [samples[c::args.cols] for c in range(args.cols)]          # column c holds rows' c-th samples
@@ -156,6 +164,14 @@ def nearest(queries, images):
     """For each query (Q, 784), the training image (N, 784) nearest in Euclidean distance."""
     d2 = (images ** 2).sum(1)[None, :] - 2 * queries @ images.T     # (Q, N); ‖q‖² is the same per row
     return images[d2.argmin(axis=1)]
+
+
+def interpolation_noise(cfg, rows, cols, seed):
+    """z_t = (1 − t) z_0 + t z_1 for t = 0 … 1 in ``cols`` steps, one random pair (z_0, z_1) per row."""
+    from . import backend
+    ends = _noise(cfg, 2 * rows, seed).reshape(rows, 2, cfg.noise_dim)              # (R, 2, Z)
+    t = backend.xp.linspace(0, 1, cols, dtype=ends.dtype)[None, :, None]            # (1, C, 1)
+    return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(rows * cols, cfg.noise_dim)
 
 
 def _noise(cfg, n, seed):

@@ -54,6 +54,9 @@ def test_train_sample_evaluate(mnist_dir, tmp_path, capsys):
                      "--rows", "3", "--cols", "4"]) == 0
     import matplotlib.pyplot as plt
     assert plt.imread(png).shape[:2] == (3 * 29 + 1, 5 * 29 + 1)      # 4 sample columns + nearest
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--out", str(png), "--interpolate",
+                     "--rows", "2", "--cols", "7"]) == 0
+    assert plt.imread(png).shape[:2] == (2 * 29 + 1, 7 * 29 + 1)
     assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200"]) == 0
     assert "Table 1 row" in capsys.readouterr().out
 
@@ -67,3 +70,12 @@ def test_nearest_training_image():
     import numpy
     images = numpy.eye(4)
     assert numpy.array_equal(cli.nearest(numpy.array([[0.1, 0.9, 0, 0]]), images), images[[1]])
+
+
+def test_interpolation_noise_is_a_straight_line():
+    import numpy
+    from minigan import backend, gan
+    z = backend.to_numpy(cli.interpolation_noise(gan.Config(), rows=2, cols=5, seed=0)).reshape(2, 5, 100)
+    assert numpy.allclose(z[:, 2], (z[:, 0] + z[:, 4]) / 2, atol=1e-6)        # midpoint
+    assert numpy.allclose(z[:, 1] - z[:, 0], z[:, 4] - z[:, 3], atol=1e-6)    # equal steps
+    assert not numpy.allclose(z[0, 0], z[1, 0])                                # rows differ
