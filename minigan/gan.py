@@ -162,11 +162,13 @@ def released_step(G, D, x, z, opt_g, opt_d, cfg):
     # G's objective, on the same pass and dropout masks: by default −log D(G(z))
     g_loss = generator_loss(cfg)
     g_obj = g_loss.forward(a_fake)
-    # ∇θ_g g_obj: back through D (fake rows only) into G(z), then through G.
+    # ∇θ_g g_obj: back through D (signal on the fake rows only) into G(z), then through G.
+    # D's own parameter gradients are not wanted from this pass, nor ∂/∂z at G's input.
     da = xp.concatenate([xp.zeros_like(a_real), g_loss.backward()])       # (2B, 1)
-    G.backward(D.backward(da)[B:])                                        # (B, 784) -> θ_g grads
-    # ∇θ_d d_obj: back through D again; this overwrites D's grads from the pass above.
-    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
+    ds = D.backward(da, param_grads=False)[B:]                            # (B, 784) ∂g_obj/∂G(z)
+    G.backward(ds, input_grad=False)                                      # θ_g grads
+    # ∇θ_d d_obj: back through D again, now for its parameters (∂/∂x at D's input is not wanted).
+    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
     # Both players step together, each on the gradient of its own objective.
     opt_d.step()
     opt_g.step()
@@ -181,7 +183,7 @@ def discriminator_step(G, D, x, z, opt_d):
     a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)
     real, fake = BCEWithLogits(), BCEWithLogits()
     d_obj = 0.5 * (real.forward(a[:B], 1) + fake.forward(a[B:], 0))
-    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
+    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
     opt_d.step()
     return d_obj, (a[:B] > 0).sum(), (a[B:] < 0).sum()
 
@@ -189,10 +191,11 @@ def discriminator_step(G, D, x, z, opt_d):
 def generator_step(G, D, z, opt_g, cfg):
     """Algorithm 1, outer step: descend ∇θ_g (1/m) Σ log(1 − D(G(z))), or the non-saturating −log D(G(z))."""
     s = G.forward(z)                                        # (B, 784)
-    a = D.forward(s)                                        # (B, 1), D is held fixed (its grads are discarded)
+    a = D.forward(s)                                        # (B, 1)
     g_loss = generator_loss(cfg)
     g_obj = g_loss.forward(a)
-    G.backward(D.backward(g_loss.backward()))               # ∂g_obj/∂G(z) (B, 784) -> θ_g grads
+    ds = D.backward(g_loss.backward(), param_grads=False)   # (B, 784) ∂g_obj/∂G(z); D is not updated
+    G.backward(ds, input_grad=False)                        # θ_g grads
     opt_g.step()
     return g_obj
 

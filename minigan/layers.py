@@ -15,6 +15,11 @@ Every layer has the same interface:
 ∂L/∂x so the chain rule can continue into the layer below (for the GAN: from D's
 input into G's output).
 
+Two switches save work that a caller does not need, and change nothing else:
+``backward(dy, param_grads=False)`` skips ∂L/∂θ (the GAN's pass through D on
+behalf of G needs only ∂L/∂x), and ``backward(dy, input_grad=False)`` skips ∂L/∂x
+and returns None (nothing lies below a network's first layer).
+
 Initialisation follows the paper's released code (pylearn2): weights uniform in
 [-irange, irange], biases zero. Weights are drawn on the host with NumPy so the
 same seed gives the same network on both backends.
@@ -94,12 +99,13 @@ class Dense(Layer):
         self.x = x                                          # (B, I), for ∂L/∂W
         return x @ self.params["W"] + self.params["b"]      # (B, O)
 
-    def backward(self, dy):
+    def backward(self, dy, param_grads=True, input_grad=True):
         """∂L/∂W = xᵀ dy,  ∂L/∂b = Σ_batch dy,  ∂L/∂x = dy Wᵀ."""
         x = self._cached("x", dy, self.n_out)
-        self.grads["W"] = x.T @ dy                          # (I, O)
-        self.grads["b"] = dy.sum(axis=0)                    # (O,)
-        return dy @ self.params["W"].T                      # (B, I)
+        if param_grads:
+            self.grads["W"] = x.T @ dy                      # (I, O)
+            self.grads["b"] = dy.sum(axis=0)                # (O,)
+        return dy @ self.params["W"].T if input_grad else None   # (B, I)
 
 
 class ReLU(Layer):
@@ -115,10 +121,10 @@ class ReLU(Layer):
         self.y = backend.xp.maximum(x, 0)                   # (B, I)
         return self.y
 
-    def backward(self, dy):
+    def backward(self, dy, param_grads=True, input_grad=True):
         """∂L/∂x = dy · 1[x > 0]  (we take the derivative at x = 0 to be 0)."""
         y = self._cached("y", dy)
-        return dy * (y > 0)                                 # (B, I); y > 0 exactly where x > 0
+        return dy * (y > 0) if input_grad else None         # (B, I); y > 0 exactly where x > 0
 
 
 class Sigmoid(Layer):
@@ -134,10 +140,10 @@ class Sigmoid(Layer):
         self.y = sigmoid(x)                                 # (B, I)
         return self.y
 
-    def backward(self, dy):
+    def backward(self, dy, param_grads=True, input_grad=True):
         """∂L/∂x = dy · σ'(x) = dy · y (1 − y): the derivative reuses the output."""
         y = self._cached("y", dy)
-        return dy * y * (1 - y)                             # (B, I)
+        return dy * y * (1 - y) if input_grad else None     # (B, I)
 
 
 def sigmoid(a):
@@ -170,25 +176,40 @@ class Maxout(Layer):
 
     def forward(self, x, train=True):
         """z = x W + b;  y_u = max_k z_{u,k}."""
+        xp = backend.xp
         self._check_input(x, self.n_in)
         z = (x @ self.params["W"] + self.params["b"])        # (B, U·K)
         z = z.reshape(x.shape[0], self.units, self.pieces)   # (B, U, K)
+        # The max over pieces, one piece at a time: K − 1 elementwise steps over (B, U) are
+        # ~10× faster than argmax/max reductions along a short last axis. A strict ">"
+        # keeps the earlier piece at a tie, so ``winner`` is the first maximal piece.
+        y = z[:, :, 0].copy()                                # (B, U)
+        winner = xp.zeros(y.shape, dtype=xp.int8)            # (B, U)
+        for k in range(1, self.pieces):
+            better = z[:, :, k] > y                          # (B, U) bool
+            winner = xp.where(better, k, winner)
+            y = xp.maximum(y, z[:, :, k])
         self.x = x                                           # (B, I), for ∂L/∂W
-        self.winner = z.argmax(axis=2)                       # (B, U), the piece that won
-        return z.max(axis=2)                                 # (B, U)
+        self.winner = winner                                 # (B, U), the piece that won
+        return y
 
-    def backward(self, dy):
+    def backward(self, dy, param_grads=True, input_grad=True):
         """∂L/∂z_{u,k} = dy_u if piece k won unit u, else 0; then as Dense on z.
 
         At a tie the first maximal piece takes the whole gradient (one valid subgradient).
         """
         xp = backend.xp
         x = self._cached("x", dy, self.units)
-        won = self.winner[:, :, None] == xp.arange(self.pieces)          # (B, U, K) one-hot
-        dz = (won * dy[:, :, None]).reshape(x.shape[0], -1)              # (B, U·K)
-        self.grads["W"] = x.T @ dz                                       # (I, U·K)
-        self.grads["b"] = dz.sum(axis=0)                                 # (U·K,)
-        return dz @ self.params["W"].T                                   # (B, I)
+        B, U, K = x.shape[0], self.units, self.pieces
+        # Scatter dy_u into the column of unit u's winning piece, u·K + k*, of a zero (B, U·K).
+        column = xp.arange(U) * K + self.winner                          # (B, U)
+        flat = (xp.arange(B)[:, None] * (U * K) + column).reshape(-1)    # (B·U,) positions in dz
+        dz = xp.zeros((B, U * K), dtype=dy.dtype)                        # (B, U·K)
+        dz.reshape(-1)[flat] = dy.reshape(-1)
+        if param_grads:
+            self.grads["W"] = x.T @ dz                                   # (I, U·K)
+            self.grads["b"] = dz.sum(axis=0)                             # (U·K,)
+        return dz @ self.params["W"].T if input_grad else None           # (B, I)
 
 
 class Dropout(Layer):
@@ -222,7 +243,7 @@ class Dropout(Layer):
         self.mask = keep * self.dtype.type(self.scale)                         # (B, I)
         return x * self.mask
 
-    def backward(self, dy):
+    def backward(self, dy, param_grads=True, input_grad=True):
         """∂L/∂x = dy · m: a dropped input had no effect on L."""
         mask = self._cached("mask", dy)
-        return dy * mask                                                      # (B, I)
+        return dy * mask if input_grad else None                              # (B, I)

@@ -139,3 +139,32 @@ def test_end_to_end_on_mnist_subset(xp, mnist_dir):
     acc = [r["d_acc_fake"] for r in rows]
     assert max(acc) - min(acc) > 0.1
     assert rows[-1]["d_obj"] < rows[0]["d_obj"]         # D has learned something about real vs fake
+
+
+def textbook_released_step(G, D, x, z, opt_g, opt_d, cfg):
+    """The released update with plain backward() calls everywhere: no work-saving switches."""
+    xp, B = backend.xp, x.shape[0]
+    a = D.forward(xp.concatenate([x, G.forward(z)]))
+    real, fake, g_loss = BCEWithLogits(), BCEWithLogits(), gan.generator_loss(cfg)
+    real.forward(a[:B], 1), fake.forward(a[B:], 0), g_loss.forward(a[B:])
+    G.backward(D.backward(xp.concatenate([xp.zeros_like(a[:B]), g_loss.backward()]))[B:])
+    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
+    opt_d.step()
+    opt_g.step()
+
+
+def test_released_step_equals_the_textbook_version_bit_for_bit(xp):
+    """The switches only skip results nobody reads: parameters after 3 SGD steps are identical."""
+    from minigan.optim import SGD
+    runs = []
+    for step in (gan.released_step, textbook_released_step):
+        cfg = gan.Config()
+        G, D = gan.paper_generator(cfg, rng=0), gan.paper_discriminator(cfg, rng=1)
+        D.set_rng(backend.rng(5))
+        opt_g, opt_d = SGD(G.params_and_grads, 0.1, 0.5), SGD(D.params_and_grads, 0.1, 0.5)
+        rng = backend.rng(6)
+        for _ in range(3):
+            x = rng.random((20, 784), dtype="float32")
+            step(G, D, x, gan.sample_noise(rng, 20, cfg), opt_g, opt_d, cfg)
+        runs.append([backend.to_numpy(p) for _, p, _, _ in [*G.named_params(), *D.named_params()]])
+    assert all(numpy.array_equal(a, b) for a, b in zip(*runs))

@@ -204,3 +204,21 @@ def test_dropout_backward_after_eval_forward_is_an_error(xp):
 def test_dropout_rejects_bad_probability():
     with pytest.raises(ValueError, match=r"include_prob must be in \(0, 1\], got 1.5"):
         Dropout(1.5)
+
+
+@pytest.mark.parametrize("make", [lambda: Dense(5, 4, 1.0, 0, "float64"), lambda: Maxout(5, 2, 3, 1.0, 0, "float64"),
+                                  lambda: ReLU("float64"), lambda: Sigmoid("float64"), lambda: Dropout(0.5, rng=0, dtype="float64")],
+                         ids=["Dense", "Maxout", "ReLU", "Sigmoid", "Dropout"])
+def test_work_saving_switches_change_nothing_else(xp, make):
+    layer = make()
+    x = xp.asarray(numpy.random.default_rng(0).normal(size=(3, 5)))
+    y = layer.forward(x)
+    dy = xp.asarray(numpy.random.default_rng(1).normal(size=y.shape))
+    dx = backend.to_numpy(layer.backward(dy))
+    full = {k: backend.to_numpy(g).copy() for k, g in layer.grads.items()}
+    for g in layer.grads.values():
+        g[...] = 7.0                                          # poison: param_grads=False must not write
+    assert numpy.array_equal(backend.to_numpy(layer.backward(dy, param_grads=False)), dx)
+    assert all((backend.to_numpy(g) == 7.0).all() for g in layer.grads.values())
+    assert layer.backward(dy, input_grad=False) is None
+    assert all(numpy.array_equal(backend.to_numpy(layer.grads[k]), full[k]) for k in full)

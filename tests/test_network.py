@@ -84,3 +84,15 @@ def test_n_params_and_optimizer_pairs(xp):
     net = Sequential([Dense(3, 4), ReLU(), Maxout(4, 2, 3)])
     assert net.n_params() == 3 * 4 + 4 + 4 * 6 + 6
     assert [g for _, g in net.params_and_grads()] == [None] * 4     # nothing until a backward pass
+
+
+def test_sequential_switches(xp):
+    net = Sequential([Dense(3, 4, 1.0, 0, "float64"), ReLU("float64"), Dense(4, 2, 1.0, 1, "float64")])
+    x = xp.asarray(numpy.random.default_rng(0).normal(size=(5, 3)))
+    dy = xp.ones((5, 2))
+    net.forward(x)
+    dx = backend.to_numpy(net.backward(dy))
+    grads = [backend.to_numpy(g).copy() for _, g in net.params_and_grads()]
+    assert net.backward(dy, input_grad=False) is None
+    assert all(numpy.array_equal(a, backend.to_numpy(b)) for a, (_, b) in zip(grads, net.params_and_grads()))
+    assert numpy.array_equal(backend.to_numpy(net.backward(dy, param_grads=False)), dx)

@@ -1,0 +1,172 @@
+"""minigan benchmarks: one script, one table per question. Results go to BENCHMARKS.md.
+
+    python benchmarks/bench.py                      # every backend available here
+    python benchmarks/bench.py --backends numpy --steps 50 --no-torch
+
+What it measures (medians over --steps timed steps after --warmup untimed ones;
+on the GPU the device is synchronised before every clock reading):
+  1. the machine's float32 matrix-product ceiling (GFLOP/s);
+  2. the paper's training step (batch 100, released-code update): minigan, and
+     PyTorch eager with the same number of threads when torch is installed;
+     FLOP count of the step and the time that count would take at the ceiling;
+  3. the full Parzen protocol (10,000 samples, σ search on 1,000 validation images,
+     10,000 test images);
+  4. step time and peak memory for batch sizes 100, 500, 1000, 5000.
+"""
+import argparse
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy
+
+from minigan import backend, gan, parzen
+from minigan.optim import SGD
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def timed(fn, steps, warmup, sync=backend.synchronize):
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_ceiling(n=2048, repeats=5):
+    xp = backend.xp
+    a = xp.asarray(numpy.random.default_rng(0).random((n, n), dtype=numpy.float32))
+    b = xp.asarray(numpy.random.default_rng(1).random((n, n), dtype=numpy.float32))
+    seconds = timed(lambda: a @ b, repeats, 2)
+    return 2 * n ** 3 / seconds / 1e9
+
+
+def step_flops(B):
+    """Floating-point operations of minigan's released step (2 per multiply-add, matrix products only)."""
+    g = 100 * 1200 + 1200 * 1200 + 1200 * 784            # G's weights
+    d = 784 * 1200 + 240 * 1200 + 240 * 1                # D's weights
+    g_forward, d_forward = 2 * B * g, 2 * (2 * B) * d
+    d_input_grads_for_g = 2 * (2 * B) * d                # ∂/∂x through all of D, both halves
+    g_backward = 2 * B * g + 2 * B * (1200 * 1200 + 1200 * 784)   # ∂θ_g and ∂/∂h (not ∂/∂z)
+    d_backward = 2 * (2 * B) * d + 2 * (2 * B) * (240 * 1200 + 240)  # ∂θ_d and ∂/∂h (not ∂/∂x)
+    return g_forward + d_forward + d_input_grads_for_g + g_backward + d_backward
+
+
+class MiniganStep:
+    def __init__(self, batch):
+        cfg = gan.Config(batch_size=batch)
+        self.cfg, self.G, self.D = cfg, gan.paper_generator(cfg), gan.paper_discriminator(cfg)
+        self.rng = backend.rng(0)
+        self.D.set_rng(self.rng)
+        self.opt_g, self.opt_d = SGD(self.G.params_and_grads, 0.1, 0.5), SGD(self.D.params_and_grads, 0.1, 0.5)
+        self.x = self.rng.random((batch, 784), dtype="float32")
+
+    def __call__(self):
+        z = gan.sample_noise(self.rng, self.cfg.batch_size, self.cfg)
+        gan.released_step(self.G, self.D, self.x, z, self.opt_g, self.opt_d, self.cfg)
+
+
+def peak_memory_mb(fn):
+    """Peak memory allocated while fn() runs, beyond what was allocated before (MB)."""
+    if backend.name == "cupy":
+        pool = backend.xp.get_default_memory_pool()
+        pool.free_all_blocks()
+        before = pool.total_bytes()
+        fn()
+        backend.synchronize()
+        return (pool.total_bytes() - before) / 2 ** 20
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2 ** 20
+
+
+def torch_step_time(batch, device, steps, warmup, threads):
+    try:
+        import torch
+    except ImportError:
+        return None, "PyTorch not installed (pip install torch): comparison skipped"
+    if device == "cuda" and not torch.cuda.is_available():
+        return None, "PyTorch has no CUDA device here"
+    from torch_step import TorchStep
+    torch.set_num_threads(threads)
+    step = TorchStep(batch, device)
+    return timed(step, steps, warmup, step.synchronize), f"torch {torch.__version__}, {threads} threads"
+
+
+def parzen_time(data_dir):
+    rng = numpy.random.default_rng(0)
+    samples = rng.random((10000, 784), dtype=numpy.float32)
+    try:
+        from minigan import data
+        s = data.mnist_splits(data_dir, download=False)
+        valid, test, source = s["valid"], s["test"], "MNIST"
+    except Exception:
+        valid, test, source = rng.random((10000, 784), dtype=numpy.float32), rng.random((10000, 784), dtype=numpy.float32), "random"
+    start = time.perf_counter()
+    parzen.evaluate(samples, valid, test)
+    backend.synchronize()
+    return time.perf_counter() - start, source
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="minigan benchmarks (prints Markdown tables)")
+    p.add_argument("--backends", nargs="+", default=["numpy", "cupy"], choices=["numpy", "cupy"])
+    p.add_argument("--steps", type=int, default=30, help="timed steps per measurement (default 30)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--batches", type=int, nargs="+", default=[100, 500, 1000, 5000])
+    p.add_argument("--data", help="MNIST folder for the Parzen timing (default $MINIGAN_DATA)")
+    args = p.parse_args(argv)
+    threads = len(os.sched_getaffinity(0))
+    print(f"machine: {cpu_name()}, {threads} cores; numpy {numpy.__version__}; {time.strftime('%Y-%m-%d')}\n")
+    rows = []
+    for name in args.backends:
+        try:
+            backend.use(name)
+        except backend.BackendError as err:
+            print(f"backend {name}: not measured ({str(err).split('.')[0]})\n")
+            continue
+        ceiling = matmul_ceiling()
+        flops = step_flops(100)
+        ours = timed(MiniganStep(100), args.steps, args.warmup)
+        theirs, note = (None, "skipped (--no-torch)") if args.no_torch else \
+            torch_step_time(100, "cpu" if name == "numpy" else "cuda", args.steps, args.warmup, threads)
+        print(f"## {name}\n\nfloat32 matrix-product ceiling: {ceiling:.0f} GFLOP/s; step: {flops / 1e9:.2f} GFLOP "
+              f"-> floor {flops / ceiling / 1e6:.1f} ms at the ceiling\n")
+        print("| step (batch 100) | ms | vs PyTorch | vs floor |\n|---|---|---|---|")
+        print(f"| minigan {name} | {ours * 1e3:.1f} | "
+              f"{'%.2f×' % (ours / theirs) if theirs else '—'} | {ours / (flops / ceiling / 1e9):.2f}× |")
+        print(f"| PyTorch eager ({note}) | {theirs * 1e3:.1f} | 1.00× | {theirs / (flops / ceiling / 1e9):.2f}× |"
+              if theirs else f"| PyTorch eager | — ({note}) | | |")
+        seconds, source = parzen_time(args.data)
+        print(f"\nParzen protocol (10,000 samples; σ on 1,000 valid; 10,000 test; {source} data): {seconds:.2f} s\n")
+        print("| batch | step ms | ms per 100 images | peak memory during a step (MB) |\n|---|---|---|---|")
+        for batch in args.batches:
+            step = MiniganStep(batch)
+            ms = timed(step, max(3, args.steps // max(1, batch // 100)), 2) * 1e3
+            print(f"| {batch} | {ms:.1f} | {ms * 100 / batch:.1f} | {peak_memory_mb(step):.0f} |")
+        print()
+        rows.append((name, ours, theirs))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
