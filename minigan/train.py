@@ -20,8 +20,11 @@ import csv
 import json
 import math
 import os
+import signal
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy
@@ -44,6 +47,25 @@ def _restore_generator(state, fallback_seed):
         gen.bit_generator.state = state
         return gen
     return backend.rng(fallback_seed)
+
+
+@contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the current step is complete.
+
+    A step updates θ_d, then θ_g: an interrupt between the two, saved as it is, would
+    make a checkpoint that no uninterrupted run ever passes through. Instead the
+    handler only raises a flag; the loop finishes the step, saves, then stops.
+    """
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag                       # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: flag.update(stop=True))
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Trainer:
@@ -182,20 +204,25 @@ class Trainer:
             todo = min(todo, max_steps)
         bar = tqdm(total=todo, disable=not progress, unit="step", dynamic_ncols=True,
                    desc=f"epoch {self.epoch + 1}")
-        try:
-            for _ in range(todo):
-                epoch_before = self.epoch
-                self.train_step()
-                bar.update(1)
-                if self.epoch != epoch_before:
-                    row = self.end_epoch()
-                    bar.set_description(f"epoch {self.epoch + 1}")
-                    bar.set_postfix(d_obj=f"{row['d_obj']:.3f}", g_obj=f"{row['g_obj']:.3f}",
-                                    **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}))
-        finally:
-            bar.close()
-            if self.out and self.batches % self.n_batches:    # stopped mid-epoch: keep the place
-                self.save(self.out / "checkpoint.npz")
+        with _deferred_interrupt() as interrupt:
+            try:
+                for _ in range(todo):
+                    epoch_before = self.epoch
+                    self.train_step()
+                    bar.update(1)
+                    if self.epoch != epoch_before:
+                        row = self.end_epoch()
+                        bar.set_description(f"epoch {self.epoch + 1}")
+                        bar.set_postfix(d_obj=f"{row['d_obj']:.3f}", g_obj=f"{row['g_obj']:.3f}",
+                                        **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}))
+                    if interrupt["stop"]:
+                        break
+            finally:
+                bar.close()
+                if self.out and self.batches % self.n_batches:    # stopped mid-epoch: keep the place
+                    self.save(self.out / "checkpoint.npz")
+        if interrupt["stop"]:
+            raise KeyboardInterrupt
         return self.rows
 
     # ----- checkpoints ----------------------------------------------------------

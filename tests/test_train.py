@@ -62,3 +62,25 @@ def test_load_generator(splits, tmp_path):
     assert config.n_train == 500
     z = gan.sample_noise(backend.rng(0), 3, config)
     assert numpy.array_equal(backend.to_numpy(G.forward(z, train=False)), backend.to_numpy(t.G.forward(z, train=False)))
+
+
+def test_ctrl_c_stops_at_a_step_boundary(splits, tmp_path, monkeypatch):
+    """SIGINT during a step: the step completes, the checkpoint is consistent, then it stops."""
+    import os
+    import signal
+    t = train.Trainer(cfg(parzen_every=0), splits, tmp_path)
+    real_step = gan.released_step
+    calls = []
+
+    def step_with_interrupt(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)          # arrives in the middle of step 3
+        return real_step(*args)
+
+    monkeypatch.setattr(gan, "released_step", step_with_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        t.train(max_steps=10, progress=False)
+    meta = train.checkpoint.load(tmp_path / "checkpoint.npz")[1]
+    assert (meta["step"], meta["batches"]) == (3, 3)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # handler restored
