@@ -4,7 +4,9 @@
     python benchmarks/bench.py --backends numpy --steps 50 --no-torch
 
 What it measures (medians over --steps timed steps after --warmup untimed ones;
-on the GPU the device is synchronised before every clock reading):
+on the GPU the device is synchronised before every clock reading). minigan and
+PyTorch are timed in alternating rounds, and their ratio is the median of the
+per-round ratios, so that slow drifts of a shared machine's speed cancel out:
   1. the machine's float32 matrix-product ceiling (GFLOP/s);
   2. the paper's training step (batch 100, released-code update): minigan, and
      PyTorch eager with the same number of threads when torch is installed;
@@ -46,7 +48,7 @@ def timed(fn, steps, warmup, sync=backend.synchronize):
         fn()
         sync()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times) if times else None
 
 
 def matmul_ceiling(n=2048, repeats=5):
@@ -98,7 +100,8 @@ def peak_memory_mb(fn):
     return peak / 2 ** 20
 
 
-def torch_step_time(batch, device, steps, warmup, threads):
+def torch_step(batch, device, threads):
+    """A PyTorch step function and its description, or (None, why not)."""
     try:
         import torch
     except ImportError:
@@ -107,8 +110,24 @@ def torch_step_time(batch, device, steps, warmup, threads):
         return None, "PyTorch has no CUDA device here"
     from torch_step import TorchStep
     torch.set_num_threads(threads)
-    step = TorchStep(batch, device)
-    return timed(step, steps, warmup, step.synchronize), f"torch {torch.__version__}, {threads} threads"
+    return TorchStep(batch, device), f"torch {torch.__version__}, {threads} threads"
+
+
+def compare_steps(ours, theirs, steps, warmup, rounds=5):
+    """Alternate rounds of minigan and PyTorch steps: (our median, their median, median ratio, ceiling)."""
+    per_round = max(3, steps // rounds)
+    mine, other, ratios, ceilings = [], [], [], []
+    timed(ours, 0, warmup)
+    if theirs:
+        timed(theirs, 0, warmup, theirs.synchronize)
+    for _ in range(rounds):
+        ceilings.append(matmul_ceiling(repeats=3))
+        mine.append(timed(ours, per_round, 1))
+        if theirs:
+            other.append(timed(theirs, per_round, 1, theirs.synchronize))
+            ratios.append(mine[-1] / other[-1])
+    med = statistics.median
+    return med(mine), (med(other) if other else None), (med(ratios) if ratios else None), max(ceilings)
 
 
 def parzen_time(data_dir):
@@ -144,17 +163,16 @@ def main(argv=None):
         except backend.BackendError as err:
             print(f"backend {name}: not measured ({str(err).split('.')[0]})\n")
             continue
-        ceiling = matmul_ceiling()
         flops = step_flops(100)
-        ours = timed(MiniganStep(100), args.steps, args.warmup)
-        theirs, note = (None, "skipped (--no-torch)") if args.no_torch else \
-            torch_step_time(100, "cpu" if name == "numpy" else "cuda", args.steps, args.warmup, threads)
-        print(f"## {name}\n\nfloat32 matrix-product ceiling: {ceiling:.0f} GFLOP/s; step: {flops / 1e9:.2f} GFLOP "
-              f"-> floor {flops / ceiling / 1e6:.1f} ms at the ceiling\n")
-        print("| step (batch 100) | ms | vs PyTorch | vs floor |\n|---|---|---|---|")
-        print(f"| minigan {name} | {ours * 1e3:.1f} | "
-              f"{'%.2f×' % (ours / theirs) if theirs else '—'} | {ours / (flops / ceiling / 1e9):.2f}× |")
-        print(f"| PyTorch eager ({note}) | {theirs * 1e3:.1f} | 1.00× | {theirs / (flops / ceiling / 1e9):.2f}× |"
+        step_fn, note = (None, "skipped (--no-torch)") if args.no_torch else \
+            torch_step(100, "cpu" if name == "numpy" else "cuda", threads)
+        ours, theirs, ratio, ceiling = compare_steps(MiniganStep(100), step_fn, args.steps, args.warmup)
+        floor = flops / ceiling / 1e9
+        print(f"## {name}\n\nfloat32 matrix-product ceiling (best of 5 rounds): {ceiling:.0f} GFLOP/s; step: "
+              f"{flops / 1e9:.2f} GFLOP -> floor {floor * 1e3:.1f} ms at the ceiling\n")
+        print("| step (batch 100) | median ms | vs PyTorch (median of 5 rounds) | vs floor |\n|---|---|---|---|")
+        print(f"| minigan {name} | {ours * 1e3:.1f} | {'%.2f×' % ratio if ratio else '—'} | {ours / floor:.2f}× |")
+        print(f"| PyTorch eager ({note}) | {theirs * 1e3:.1f} | 1.00× | {theirs / floor:.2f}× |"
               if theirs else f"| PyTorch eager | — ({note}) | | |")
         seconds, source = parzen_time(args.data)
         print(f"\nParzen protocol (10,000 samples; σ on 1,000 valid; 10,000 test; {source} data): {seconds:.2f} s\n")
