@@ -176,16 +176,21 @@ def released_step(G, D, x, z, opt_g, opt_d, cfg):
             "d_right_real": (a_real > 0).sum(), "d_right_fake": (a_fake < 0).sum()}
 
 
-def discriminator_step(G, D, x, z, opt_d):
-    """Algorithm 1, inner loop: ascend ∇θ_d (1/m) Σ [log D(x) + log(1 − D(G(z)))]."""
+def discriminator_update(D, x, s, opt_d):
+    """One step of D on real images x (B, 784) against samples s (B, 784), whatever made them:
+    descend d_obj = ½ [BCE(D(x), 1) + BCE(D(s), 0)], i.e. ascend V(D, G) for fixed G."""
     xp, B = backend.xp, x.shape[0]
-    s = G.forward(z, train=False)                           # (B, 784)   G(z), G is held fixed
     a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)
     real, fake = BCEWithLogits(), BCEWithLogits()
     d_obj = 0.5 * (real.forward(a[:B], 1) + fake.forward(a[B:], 0))
     D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
     opt_d.step()
     return d_obj, (a[:B] > 0).sum(), (a[B:] < 0).sum()
+
+
+def discriminator_step(G, D, x, z, opt_d):
+    """Algorithm 1, inner loop: ascend ∇θ_d (1/m) Σ [log D(x) + log(1 − D(G(z)))]."""
+    return discriminator_update(D, x, G.forward(z, train=False), opt_d)   # G(z) (B, 784), G held fixed
 
 
 def generator_step(G, D, z, opt_g, cfg):

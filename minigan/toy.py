@@ -89,19 +89,13 @@ def train_discriminator_alone(sample_data, sample_g, data_dim=1, steps=3000, bat
     With fresh samples at every step this is stochastic gradient ascent on V(D, G) for
     fixed G, so D(x) should approach Proposition 1's D* = p_data / (p_data + p_g).
     """
-    from .losses import BCEWithLogits
     from .layers import sigmoid
     D = mlp([data_dim, *sizes, 1], rng=[seed, 4])
     opt = Adam(D.params_and_grads, lr, beta1=0.5)
     host = numpy.random.default_rng([seed, 5])
-    xp = backend.xp
     for _ in range(steps):
-        x = backend.asarray(numpy.concatenate([sample_data(host, batch), sample_g(host, batch)]))
-        a = D.forward(x)                                                     # (2B, 1)
-        real, fake = BCEWithLogits(), BCEWithLogits()
-        real.forward(a[:batch], 1), fake.forward(a[batch:], 0)
-        D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]))
-        opt.step()
+        x, s = backend.asarray(sample_data(host, batch)), backend.asarray(sample_g(host, batch))
+        gan.discriminator_update(D, x, s, opt)
     return lambda x: backend.to_numpy(sigmoid(D.forward(backend.asarray(numpy.asarray(x, numpy.float32)),
                                                         train=False)))
 
