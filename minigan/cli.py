@@ -154,7 +154,7 @@ def cmd_sample(args):
         train_x = data.mnist_splits(args.data)["train"]
         cols.append(nearest(cols[-1], train_x))
     grid = numpy.stack(cols, axis=1).reshape(-1, 784)                 # row-major again
-    plots.save_grid(grid, args.out, ncol=len(cols))
+    plots.save_grid(grid, args.out, ncol=len(cols), mark_last_col=not args.no_nearest)
     print(f"wrote {args.out}: {args.rows}×{args.cols} samples"
           + ("" if args.no_nearest else " and, in the last column, each sample's nearest training image"))
     return 0

@@ -41,10 +41,24 @@ def _atomic_savefig(save, path):
     return path
 
 
-def save_grid(images, path, ncol=10):
-    """Save images (N, 784) in [0, 1] as a grid PNG."""
+def save_grid(images, path, ncol=10, mark_last_col=False):
+    """Save images (N, 784) in [0, 1] as a grid PNG.
+
+    mark_last_col frames the last column in yellow, as the paper's Figure 2 marks
+    the nearest training images.
+    """
     grid = tile(images, ncol)
-    return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1), path)
+    if not mark_last_col:
+        return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1), path)
+    rgb = numpy.repeat(grid[:, :, None], 3, axis=2)                 # (H, W, 3)
+    left = (ncol - 1) * 29                                          # the column's padding starts here
+    frame = numpy.zeros(grid.shape, dtype=bool)
+    frame[:, left:left + 30] = True
+    frame[1:-1, left + 1:left + 29] = False                         # keep the images, frame the strip
+    rows = numpy.arange(grid.shape[0]) % 29 == 0                    # and the padding between its images
+    frame[rows, left:left + 30] = True
+    rgb[frame] = (1.0, 0.85, 0.0)
+    return _atomic_savefig(lambda tmp: plt.imsave(tmp, rgb), path)
 
 
 def save_curves(rows, path):

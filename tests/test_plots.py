@@ -19,3 +19,12 @@ def test_grid_and_curves_are_written(tmp_path):
     plots.save_curves(rows, tmp_path / "c.png")
     assert plt.imread(tmp_path / "c.png").shape[2] in (3, 4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "g.png"]   # no temporary files left
+
+
+def test_last_column_is_framed_in_yellow(tmp_path):
+    plots.save_grid(numpy.zeros((6, 784)), tmp_path / "f.png", ncol=3, mark_last_col=True)
+    img = plt.imread(tmp_path / "f.png")
+    assert img.shape[:2] == (2 * 29 + 1, 3 * 29 + 1)
+    yellow = (img[:, :, 0] > 0.9) & (img[:, :, 1] > 0.7) & (img[:, :, 2] < 0.1)
+    assert yellow[:, 2 * 29:].any() and not yellow[:, :2 * 29].any()     # only around the last column
+    assert (img[1:29, 2 * 29 + 1:3 * 29, :3] == 0).all()                  # the image inside is untouched
