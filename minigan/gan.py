@@ -162,11 +162,10 @@ def released_step(G, D, x, z, opt_g, opt_d, cfg):
     # G's objective, on the same pass and dropout masks: by default −log D(G(z))
     g_loss = generator_loss(cfg)
     g_obj = g_loss.forward(a_fake)
-    # ∇θ_g g_obj: back through D (signal on the fake rows only) into G(z), then through G.
-    # D's own parameter gradients are not wanted from this pass, nor ∂/∂z at G's input.
-    da = xp.concatenate([xp.zeros_like(a_real), g_loss.backward()])       # (2B, 1)
-    ds = D.backward(da, param_grads=False)[B:]                            # (B, 784) ∂g_obj/∂G(z)
-    G.backward(ds, input_grad=False)                                      # θ_g grads
+    # ∇θ_g g_obj: back through D into G(z), then through G. g_obj depends on the fake rows
+    # only; D's own parameter gradients are not wanted from this pass, nor ∂/∂z at G's input.
+    ds = D.backward(g_loss.backward(), param_grads=False, rows=slice(B, None))   # (B, 784) ∂g_obj/∂G(z)
+    G.backward(ds, input_grad=False)                                             # θ_g grads
     # ∇θ_d d_obj: back through D again, now for its parameters (∂/∂x at D's input is not wanted).
     D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
     # Both players step together, each on the gradient of its own objective.

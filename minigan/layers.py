@@ -15,10 +15,13 @@ Every layer has the same interface:
 ∂L/∂x so the chain rule can continue into the layer below (for the GAN: from D's
 input into G's output).
 
-Two switches save work that a caller does not need, and change nothing else:
+Three switches save work that a caller does not need, and change nothing else:
 ``backward(dy, param_grads=False)`` skips ∂L/∂θ (the GAN's pass through D on
-behalf of G needs only ∂L/∂x), and ``backward(dy, input_grad=False)`` skips ∂L/∂x
-and returns None (nothing lies below a network's first layer).
+behalf of G needs only ∂L/∂x); ``backward(dy, input_grad=False)`` skips ∂L/∂x
+and returns None (nothing lies below a network's first layer); and
+``backward(dy, rows=slice(B, None))`` says that dy covers only those rows of the
+last forward batch, the others having zero gradient (G's signal reaches only the
+generated half of D's batch [x; G(z)]).
 
 Initialisation follows the paper's released code (pylearn2): weights uniform in
 [-irange, irange], biases zero. Weights are drawn on the host with NumPy so the
@@ -52,14 +55,15 @@ class Layer:
             raise TypeError(f"{self!r}: expected {self.dtype} input, got {x.dtype}; build the "
                             f"layer with dtype={x.dtype} or cast the input with .astype()")
 
-    def _cached(self, attr, dy, width=None):
-        """Return the value forward() cached under ``attr``; check dy has shape (B, width).
-
-        ``width`` defaults to the cached array's own width (elementwise layers).
+    def _cached(self, attr, dy, width=None, rows=None):
+        """Return the value forward() cached under ``attr`` (only ``rows`` of it, if given);
+        check dy has shape (B, width). ``width`` defaults to the cached array's own width.
         """
         value = getattr(self, attr, None)
         if value is None:
             raise RuntimeError(f"{self!r}: backward() called before forward(x, train=True)")
+        if rows is not None:
+            value = value[rows]
         batch, width = value.shape[0], value.shape[1] if width is None else width
         if getattr(dy, "shape", None) != (batch, width):
             raise ValueError(f"{self!r}: expected dy of shape ({batch}, {width}) to match the "
@@ -99,9 +103,9 @@ class Dense(Layer):
         self.x = x                                          # (B, I), for ∂L/∂W
         return x @ self.params["W"] + self.params["b"]      # (B, O)
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """∂L/∂W = xᵀ dy,  ∂L/∂b = Σ_batch dy,  ∂L/∂x = dy Wᵀ."""
-        x = self._cached("x", dy, self.n_out)
+        x = self._cached("x", dy, self.n_out, rows)
         if param_grads:
             self.grads["W"] = x.T @ dy                      # (I, O)
             self.grads["b"] = dy.sum(axis=0)                # (O,)
@@ -121,9 +125,9 @@ class ReLU(Layer):
         self.y = backend.xp.maximum(x, 0)                   # (B, I)
         return self.y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """∂L/∂x = dy · 1[x > 0]  (we take the derivative at x = 0 to be 0)."""
-        y = self._cached("y", dy)
+        y = self._cached("y", dy, rows=rows)
         return dy * (y > 0) if input_grad else None         # (B, I); y > 0 exactly where x > 0
 
 
@@ -140,9 +144,9 @@ class Sigmoid(Layer):
         self.y = sigmoid(x)                                 # (B, I)
         return self.y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """∂L/∂x = dy · σ'(x) = dy · y (1 − y): the derivative reuses the output."""
-        y = self._cached("y", dy)
+        y = self._cached("y", dy, rows=rows)
         return dy * y * (1 - y) if input_grad else None     # (B, I)
 
 
@@ -193,16 +197,17 @@ class Maxout(Layer):
         self.winner = winner                                 # (B, U), the piece that won
         return y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """∂L/∂z_{u,k} = dy_u if piece k won unit u, else 0; then as Dense on z.
 
         At a tie the first maximal piece takes the whole gradient (one valid subgradient).
         """
         xp = backend.xp
-        x = self._cached("x", dy, self.units)
+        x = self._cached("x", dy, self.units, rows)
+        winner = self.winner if rows is None else self.winner[rows]      # (B, U)
         B, U, K = x.shape[0], self.units, self.pieces
         # Scatter dy_u into the column of unit u's winning piece, u·K + k*, of a zero (B, U·K).
-        column = xp.arange(U) * K + self.winner                          # (B, U)
+        column = xp.arange(U) * K + winner                               # (B, U)
         flat = (xp.arange(B)[:, None] * (U * K) + column).reshape(-1)    # (B·U,) positions in dz
         dz = xp.zeros((B, U * K), dtype=dy.dtype)                        # (B, U·K)
         dz.reshape(-1)[flat] = dy.reshape(-1)
@@ -243,7 +248,7 @@ class Dropout(Layer):
         self.mask = keep * self.dtype.type(self.scale)                         # (B, I)
         return x * self.mask
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """∂L/∂x = dy · m: a dropped input had no effect on L."""
-        mask = self._cached("mask", dy)
+        mask = self._cached("mask", dy, rows=rows)
         return dy * mask if input_grad else None                              # (B, I)

@@ -22,14 +22,16 @@ class Sequential:
             x = layer.forward(x, train=train)
         return x
 
-    def backward(self, dy, param_grads=True, input_grad=True):
+    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
         """Given ∂L/∂y, fill every layer's grads and return ∂L/∂x.
 
         param_grads=False: only ∂L/∂x is wanted (the layers' grads are left as they were).
         input_grad=False: ∂L/∂x is not wanted; the first layer skips it and None is returned.
+        rows: dy covers only these rows of the last forward batch (the rest have zero
+        gradient); ∂L/∂x is returned for those rows only.
         """
         for i in range(len(self.layers) - 1, -1, -1):
-            dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=input_grad or i > 0)
+            dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=input_grad or i > 0, rows=rows)
         return dy
 
     def named_params(self):

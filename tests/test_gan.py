@@ -153,8 +153,12 @@ def textbook_released_step(G, D, x, z, opt_g, opt_d, cfg):
     opt_g.step()
 
 
-def test_released_step_equals_the_textbook_version_bit_for_bit(xp):
-    """The switches only skip results nobody reads: parameters after 3 SGD steps are identical."""
+def test_released_step_equals_the_textbook_version(xp):
+    """The switches only skip results nobody reads. After 3 SGD steps D's parameters are
+    identical bit for bit; G's differ by float32 round-off only, because the pass through D
+    on G's behalf multiplies 100 rows instead of 200 (zero-padded), and BLAS may round a
+    matrix product with another number of rows differently. Measured: ≤ 7e-8 of each
+    array's largest entry (a few ulps); a wrong gradient would be off by far more than 1e-6."""
     from minigan.optim import SGD
     runs = []
     for step in (gan.released_step, textbook_released_step):
@@ -166,5 +170,8 @@ def test_released_step_equals_the_textbook_version_bit_for_bit(xp):
         for _ in range(3):
             x = rng.random((20, 784), dtype="float32")
             step(G, D, x, gan.sample_noise(rng, 20, cfg), opt_g, opt_d, cfg)
-        runs.append([backend.to_numpy(p) for _, p, _, _ in [*G.named_params(), *D.named_params()]])
-    assert all(numpy.array_equal(a, b) for a, b in zip(*runs))
+        runs.append(([backend.to_numpy(p) for _, p, _, _ in G.named_params()],
+                     [backend.to_numpy(p) for _, p, _, _ in D.named_params()]))
+    (g_fast, d_fast), (g_book, d_book) = runs
+    assert all(numpy.array_equal(a, b) for a, b in zip(d_fast, d_book))
+    assert all(numpy.abs(a - b).max() <= 1e-6 * numpy.abs(b).max() for a, b in zip(g_fast, g_book))

@@ -222,3 +222,22 @@ def test_work_saving_switches_change_nothing_else(xp, make):
     assert all((backend.to_numpy(g) == 7.0).all() for g in layer.grads.values())
     assert layer.backward(dy, input_grad=False) is None
     assert all(numpy.array_equal(backend.to_numpy(layer.grads[k]), full[k]) for k in full)
+
+
+@pytest.mark.parametrize("make", [lambda: Dense(5, 4, 1.0, 0, "float64"), lambda: Maxout(5, 2, 3, 1.0, 0, "float64"),
+                                  lambda: ReLU("float64"), lambda: Sigmoid("float64"), lambda: Dropout(0.5, rng=0, dtype="float64")],
+                         ids=["Dense", "Maxout", "ReLU", "Sigmoid", "Dropout"])
+def test_rows_switch_equals_zero_padding(xp, make):
+    """backward(dy_rows, rows=slice(2, None)) is backward of dy with zeros in rows 0-1, restricted to rows 2-."""
+    layer = make()
+    y = layer.forward(xp.asarray(numpy.random.default_rng(0).normal(size=(5, 5))))
+    dy = numpy.random.default_rng(1).normal(size=y.shape)
+    dy[:2] = 0
+    dx = backend.to_numpy(layer.backward(xp.asarray(dy)))
+    full = {k: backend.to_numpy(g).copy() for k, g in layer.grads.items()}
+    dx_rows = backend.to_numpy(layer.backward(xp.asarray(dy[2:]), rows=slice(2, None)))
+    assert dx_rows.shape == (3, 5)
+    assert numpy.allclose(dx_rows, dx[2:], rtol=1e-14, atol=0)
+    assert all(numpy.allclose(backend.to_numpy(layer.grads[k]), full[k], rtol=1e-14, atol=1e-300) for k in full)
+    with pytest.raises(ValueError, match=r"expected dy of shape \(3, "):
+        layer.backward(xp.asarray(dy), rows=slice(2, None))
