@@ -79,3 +79,10 @@ def test_interpolation_noise_is_a_straight_line():
     assert numpy.allclose(z[:, 2], (z[:, 0] + z[:, 4]) / 2, atol=1e-6)        # midpoint
     assert numpy.allclose(z[:, 1] - z[:, 0], z[:, 4] - z[:, 3], atol=1e-6)    # equal steps
     assert not numpy.allclose(z[0, 0], z[1, 0])                                # rows differ
+
+
+@pytest.mark.skipif(__import__("minigan.backend").backend.gpu_available(), reason="a GPU is present")
+def test_cupy_without_gpu_is_one_line(tmp_path, capsys):
+    assert cli.main(["train", "--backend", "cupy", "--out", str(tmp_path / "r"), "--max-steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigan train: error: ") and "cupy" in err.lower() and err.count("\n") == 1
