@@ -60,3 +60,28 @@ def test_bad_inputs():
         parzen.log_likelihood(numpy.zeros((3, 4)), numpy.zeros((2, 5)), 0.1)
     with pytest.raises(ValueError, match="sigma must be positive"):
         parzen.log_likelihood(numpy.zeros((3, 4)), numpy.zeros((2, 4)), 0.0)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), m=st.integers(1, 40), n=st.integers(1, 20), d=st.integers(1, 30),
+       sigma=st.floats(0.05, 2.0))
+def test_invariances(seed, m, n, d, sigma):
+    """A kernel density estimate does not care about the order of its samples, and shifting
+    samples and data by the same vector changes no distance; all to float64 round-off."""
+    rng = numpy.random.default_rng(seed)
+    samples, data, shift = rng.random((m, d)), rng.random((n, d)), rng.normal(size=d)
+    base = parzen.log_likelihood(samples, data, sigma)
+    assert numpy.allclose(parzen.log_likelihood(samples[rng.permutation(m)], data, sigma), base, rtol=1e-10)
+    assert numpy.allclose(parzen.log_likelihood(samples + shift, data + shift, sigma), base, rtol=1e-8, atol=1e-8)
+    assert numpy.allclose(base, direct(samples, data, sigma), rtol=1e-9)
+
+
+def test_one_sample_is_a_gaussian_log_density():
+    """M copies of one sample μ: log p(x) = log N(x; μ, σ²I) = −‖x − μ‖²/2σ² − d log(σ√2π)."""
+    mu, x = numpy.array([[0.2, 0.4, 0.6]]), numpy.array([[0.5, 0.0, 1.0]])
+    want = -((x - mu) ** 2).sum() / (2 * 0.3 ** 2) - 3 * math.log(0.3 * math.sqrt(2 * math.pi))
+    assert parzen.log_likelihood(numpy.repeat(mu, 5, axis=0), x, 0.3)[0] == pytest.approx(want, rel=1e-13)
