@@ -64,7 +64,7 @@ def step_flops(B):
     g = 100 * 1200 + 1200 * 1200 + 1200 * 784            # G's weights
     d = 784 * 1200 + 240 * 1200 + 240 * 1                # D's weights
     g_forward, d_forward = 2 * B * g, 2 * (2 * B) * d
-    d_input_grads_for_g = 2 * (2 * B) * d                # ∂/∂x through all of D, both halves
+    d_input_grads_for_g = 2 * B * d                      # ∂/∂x through all of D, generated rows only
     g_backward = 2 * B * g + 2 * B * (1200 * 1200 + 1200 * 784)   # ∂θ_g and ∂/∂h (not ∂/∂z)
     d_backward = 2 * (2 * B) * d + 2 * (2 * B) * (240 * 1200 + 240)  # ∂θ_d and ∂/∂h (not ∂/∂x)
     return g_forward + d_forward + d_input_grads_for_g + g_backward + d_backward
