@@ -5,18 +5,18 @@ never run code; everything that is not an array (counters, configuration,
 random-generator states) travels as one JSON string under the key ``meta``.
 
 Atomicity: the file is written under a temporary name in the same folder,
-flushed to disk, then renamed over the target. A rename within one file system
-is atomic, so a crash leaves either the old checkpoint or the new one, never a
-half-written file.
+flushed to disk, then renamed over the target (``atomic.atomic_write``). A rename
+within one file system is atomic, so a crash leaves either the old checkpoint or
+the new one, never a half-written file.
 """
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy
 
 from . import backend
+from .atomic import atomic_write
 
 FORMAT = "minigan-checkpoint-1"
 
@@ -27,22 +27,13 @@ class CheckpointError(RuntimeError):
 
 def save(path, arrays, meta):
     """Write {name: array} and the JSON-able dict ``meta`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: backend.to_numpy(a) for name, a in arrays.items()}
     payload["meta"] = numpy.array(json.dumps(dict(meta, format=FORMAT)))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        numpy.savez(f, **payload)
+        f.flush()
+        os.fsync(f.fileno())            # on disk before the rename makes it the checkpoint
+    return Path(path)
 
 
 def load(path):

@@ -18,11 +18,12 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy
+
+from .atomic import atomic_write
 
 FILES = {  # name: (file name, MD5 of the .gz file as published)
     "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
@@ -90,27 +91,29 @@ def mirrors():
     return MIRRORS
 
 
+class _BadChecksum(Exception):
+    pass
+
+
 def _download(filename, checksum, target_dir, timeout=30):
     """Fetch ``filename`` from the mirrors into target_dir; only a verified file is kept."""
-    target_dir.mkdir(parents=True, exist_ok=True)
     errors = []
     for mirror in mirrors():
         url = mirror + filename
-        fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=f".{filename}.", suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-                shutil.copyfileobj(resp, out)
-            got = md5(tmp)
-            if got != checksum:
-                errors.append(f"{url}: checksum {got}, expected {checksum}")
-                continue
-            os.replace(tmp, target_dir / filename)       # atomic: the cache never holds a bad file
+            # atomic_write renames into the cache only if the block succeeds: a failed or
+            # corrupt download raises before that, and its temporary file is removed.
+            with atomic_write(target_dir / filename) as tmp:
+                with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                    shutil.copyfileobj(resp, out)
+                got = md5(tmp)
+                if got != checksum:
+                    raise _BadChecksum(f"{url}: checksum {got}, expected {checksum}")
             return target_dir / filename
+        except _BadChecksum as err:
+            errors.append(str(err))
         except OSError as err:                            # URLError, timeouts, HTTP errors
             errors.append(f"{url}: {err}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     raise DataError(f"could not download {filename}:\n  " + "\n  ".join(errors))
 
 

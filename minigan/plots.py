@@ -3,15 +3,13 @@
 Everything arrives as NumPy (``backend.to_numpy`` at the call site's edge) and
 is written as PNG with matplotlib's non-interactive Agg backend.
 """
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
+
+from .atomic import atomic_write  # noqa: E402
 
 
 def tile(images, ncol, pad=1, side=28):
@@ -28,16 +26,8 @@ def tile(images, ncol, pad=1, side=28):
 
 def _atomic_savefig(save, path):
     """Render via ``save(tmp)`` then rename, so a figure is never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -19,9 +19,7 @@ is statistically, not bitwise, identical.)
 import csv
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ from pathlib import Path
 import numpy
 
 from . import backend, checkpoint, gan, parzen, plots
+from .atomic import atomic_write
 from .optim import SGD, Adam, ExponentialDecay, LinearMomentum
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
@@ -74,7 +73,6 @@ class Trainer:
     def __init__(self, cfg, data, out=None):
         self.cfg = cfg.validate()
         self.out = Path(out) if out else None
-        xp = backend.xp
         self.train_x = backend.asarray(data["train"][:cfg.n_train])       # (N, 784) on the device
         self.valid, self.test = data.get("valid"), data.get("test")
         bias = gan.sigmoid_bias_from_marginals(data["train"][:cfg.n_train], cfg.g_bias_clip)
@@ -186,13 +184,11 @@ class Trainer:
 
     def write_metrics(self):
         """Rewrite metrics.csv atomically (it is small), so it is never half-written."""
-        fd, tmp = tempfile.mkstemp(dir=self.out, prefix=".metrics.", suffix=".csv")
-        with os.fdopen(fd, "w", newline="") as f:
+        with atomic_write(self.out / "metrics.csv") as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=METRICS)
             w.writeheader()
             for row in self.rows:
                 w.writerow({k: row.get(k, "") for k in METRICS})
-        os.replace(tmp, self.out / "metrics.csv")
 
     def train(self, max_steps=None, epochs=None, progress=True):
         """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken."""
@@ -270,7 +266,7 @@ def config_from_checkpoint(path):
 
 def write_report(trainer, path, wall):
     rows = trainer.rows
-    lines = [f"minigan training report", f"epochs completed: {trainer.epoch}, steps: {trainer.step}",
+    lines = ["minigan training report", f"epochs completed: {trainer.epoch}, steps: {trainer.step}",
              f"wall time this run: {wall:.0f} s, backend: {backend.name}",
              f"config: {json.dumps(trainer.cfg.as_dict())}"]
     if rows:
