@@ -141,6 +141,8 @@ def cmd_train(args):
 
 def cmd_sample(args):
     from . import backend, data, plots, train
+    if args.rows < 1 or args.cols < 1:
+        raise ValueError(f"--rows and --cols must be at least 1, got {args.rows} and {args.cols}")
     G, cfg = train.load_generator(args.checkpoint)
     if args.interpolate:
         z = interpolation_noise(cfg, args.rows, args.cols, args.seed)                 # (rows·cols, Z)
@@ -180,11 +182,12 @@ def _noise(cfg, n, seed):
 
 
 def cmd_evaluate(args):
-    from . import backend, data, parzen, train
+    from . import data, gan, parzen, train
+    if args.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {args.samples}")
     G, cfg = train.load_generator(args.checkpoint)
     splits = data.mnist_splits(args.data)
-    samples = numpy.concatenate([backend.to_numpy(G.forward(_noise(cfg, min(1000, args.samples - i), args.seed + i),
-                                                           train=False)) for i in range(0, args.samples, 1000)])
+    samples = gan.sample_images(G, cfg, args.samples, args.seed)                    # (samples, 784)
     start = time.perf_counter()
     if args.sigma is None:
         res = parzen.evaluate(samples, splits["valid"], splits["test"])

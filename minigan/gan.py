@@ -141,6 +141,14 @@ def sample_noise(rng, batch, cfg, dtype="float32"):
     return (u * 2 - 1) * numpy.dtype(dtype).type(math.sqrt(3))            # (B, Z) in [−√3, √3)
 
 
+def sample_images(G, cfg, n, seed, chunk=1000):
+    """n samples G(z) as a NumPy array (n, 784), z from one generator seeded with ``seed``;
+    drawn in chunks of 1,000 to bound memory; no dropout in G."""
+    gen = backend.rng(seed)
+    return numpy.concatenate([backend.to_numpy(G.forward(sample_noise(gen, min(chunk, n - i), cfg), train=False))
+                              for i in range(0, n, chunk)])
+
+
 def generator_loss(cfg):
     return NonSaturatingGeneratorLoss() if cfg.g_objective == "nonsaturating" else MinimaxGeneratorLoss()
 

@@ -143,15 +143,9 @@ class Trainer:
         self.sums_n = self.sums_seen = 0
 
     # ----- epochs -------------------------------------------------------------
-    def sample(self, n, seed):
-        """n samples G(z) as a NumPy array (N, 784), drawn in chunks of 1000 (no dropout in G)."""
-        gen = backend.rng(seed)
-        out = [backend.to_numpy(self.G.forward(gan.sample_noise(gen, min(1000, n - i), self.cfg), train=False))
-               for i in range(0, n, 1000)]
-        return numpy.concatenate(out)
-
     def evaluate_parzen(self, n_samples=None, seed=None):
-        samples = self.sample(n_samples or self.cfg.parzen_samples, seed if seed is not None else 10**6 + self.epoch)
+        samples = gan.sample_images(self.G, self.cfg, n_samples or self.cfg.parzen_samples,
+                                    seed if seed is not None else 10**6 + self.epoch)
         return parzen.evaluate(samples, self.valid, self.test)
 
     def end_epoch(self):

@@ -86,3 +86,23 @@ def test_cupy_without_gpu_is_one_line(tmp_path, capsys):
     assert cli.main(["train", "--backend", "cupy", "--out", str(tmp_path / "r"), "--max-steps", "1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("minigan train: error: ") and "cupy" in err.lower() and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "x.npz", "--samples", "0"], "--samples must be at least 1, got 0"),
+    (["sample", "x.npz", "--rows", "0"], "--rows and --cols must be at least 1"),
+    (["evaluate", "x.npz", "--sigma", "-1"], "no checkpoint at"),   # the checkpoint is checked first
+])
+def test_bad_values_are_one_line(argv, message, capsys):
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_sample_images_is_seeded_and_chunked():
+    import numpy
+    from minigan import gan
+    cfg = gan.Config(noise_dim=3, g_hidden=4)
+    G = gan.paper_generator(cfg, n_out=5)
+    a, b = gan.sample_images(G, cfg, 7, seed=1, chunk=3), gan.sample_images(G, cfg, 7, seed=1, chunk=1000)
+    assert a.shape == (7, 5) and numpy.allclose(a, b)
