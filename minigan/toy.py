@@ -39,6 +39,12 @@ def ring_2d(modes=8, radius=2.0, std=0.05):
     return sample
 
 
+def probability(D, x):
+    """D(x) = σ(D's logit) for NumPy points x (N, d), as NumPy (N, 1); no dropout."""
+    from .layers import sigmoid
+    return backend.to_numpy(sigmoid(D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False)))
+
+
 class ToyGAN:
     """G, D and Algorithm 1 on a sampler of p_data; z uniform on [−1, 1]^noise_dim."""
 
@@ -66,10 +72,9 @@ class ToyGAN:
             gan.discriminator_step(self.G, self.D, self.data(self.batch), self.noise(self.batch), self.opt_d)
 
     def step(self):
-        """One iteration of Algorithm 1: k steps of D, then one step of G."""
-        for _ in range(self.k):
-            gan.discriminator_step(self.G, self.D, self.data(self.batch), self.noise(self.batch), self.opt_d)
-        gan.generator_step(self.G, self.D, self.noise(self.batch), self.opt_g, self.cfg)
+        """One iteration of Algorithm 1: k steps of D, then one step of G (``gan.algorithm1_step``)."""
+        xs, zs = zip(*[(self.data(self.batch), self.noise(self.batch)) for _ in range(self.k)])
+        gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(self.batch), self.opt_g, self.opt_d, self.cfg)
         self.steps += 1
 
     def generate(self, z):
@@ -77,9 +82,7 @@ class ToyGAN:
 
     def d_of(self, x):
         """D(x) = σ(D's logit), as NumPy."""
-        from .layers import sigmoid
-        a = self.D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False)
-        return backend.to_numpy(sigmoid(a))
+        return probability(self.D, x)
 
 
 def train_discriminator_alone(sample_data, sample_g, data_dim=1, steps=3000, batch=256, lr=2e-3,
@@ -89,15 +92,13 @@ def train_discriminator_alone(sample_data, sample_g, data_dim=1, steps=3000, bat
     With fresh samples at every step this is stochastic gradient ascent on V(D, G) for
     fixed G, so D(x) should approach Proposition 1's D* = p_data / (p_data + p_g).
     """
-    from .layers import sigmoid
     D = mlp([data_dim, *sizes, 1], rng=[seed, 4])
     opt = Adam(D.params_and_grads, lr, beta1=0.5)
     host = numpy.random.default_rng([seed, 5])
     for _ in range(steps):
         x, s = backend.asarray(sample_data(host, batch)), backend.asarray(sample_g(host, batch))
         gan.discriminator_update(D, x, s, opt)
-    return lambda x: backend.to_numpy(sigmoid(D.forward(backend.asarray(numpy.asarray(x, numpy.float32)),
-                                                        train=False)))
+    return lambda x: probability(D, x)
 
 
 def modes_covered(samples, modes=8, radius=2.0, within=0.25, min_share=0.01):
