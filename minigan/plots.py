@@ -12,7 +12,10 @@ import numpy  # noqa: E402
 from .atomic import atomic_write  # noqa: E402
 
 
-def tile(images, ncol, pad=1, side=28):
+SIDE, PAD = 28, 1        # an MNIST image's side, and the white padding around each in a grid
+
+
+def tile(images, ncol, pad=PAD, side=SIDE):
     """Arrange (N, side²) images in [0, 1] into one (rows·(side+pad), ncol·(side+pad)) picture."""
     images = numpy.asarray(images).reshape(-1, side, side)
     nrow = -(-len(images) // ncol)
@@ -40,13 +43,14 @@ def save_grid(images, path, ncol=10, mark_last_col=False):
     grid = tile(images, ncol)
     if not mark_last_col:
         return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1), path)
+    cell = SIDE + PAD                                               # one image and the padding before it
     rgb = numpy.repeat(grid[:, :, None], 3, axis=2)                 # (H, W, 3)
-    left = (ncol - 1) * 29                                          # the column's padding starts here
+    left = (ncol - 1) * cell                                        # the column's padding starts here
     frame = numpy.zeros(grid.shape, dtype=bool)
-    frame[:, left:left + 30] = True
-    frame[1:-1, left + 1:left + 29] = False                         # keep the images, frame the strip
-    rows = numpy.arange(grid.shape[0]) % 29 == 0                    # and the padding between its images
-    frame[rows, left:left + 30] = True
+    frame[:, left:left + cell + PAD] = True
+    frame[1:-1, left + PAD:left + cell] = False                     # keep the images, frame the strip
+    rows = numpy.arange(grid.shape[0]) % cell == 0                  # and the padding between its images
+    frame[rows, left:left + cell + PAD] = True
     rgb[frame] = (1.0, 0.85, 0.0)
     return _atomic_savefig(lambda tmp: plt.imsave(tmp, rgb), path)
 
