@@ -38,7 +38,7 @@ class Config:
     noise: str = "uniform"            # p_z: 'uniform' on [−√3, √3] (unit variance) or 'gaussian'
     g_hidden: int = 1200              # width of G's two ReLU layers
     g_irange: float = 0.05            # G's weights start uniform in ±g_irange
-    g_bias_clip: float = 1e-5         # pixel means are clipped to [c, 1 − c] before the logit (G's output bias)
+    g_bias_clip: float = 1e-7         # pixel means are clipped to [c, 1 − c] before the logit (G's output bias; pylearn2's value)
     # D
     d_units: int = 240                # maxout units per hidden layer of D
     d_pieces: int = 5                 # pieces per maxout unit
@@ -94,12 +94,13 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def sigmoid_bias_from_marginals(images, clip=1e-5):
+def sigmoid_bias_from_marginals(images, clip=1e-7):
     """Bias b with σ(b) = mean pixel value: logit(clip(mean, c, 1 − c)), as pylearn2 did.
 
     Starting G's output at the average digit lets it spend its first steps on
     shape rather than on brightness. Clipping keeps the logit finite for pixels
-    that are 0 in every image (the border): logit(1e-5) ≈ −11.5.
+    that are 0 in every image (the border): logit(1e-7) ≈ −16.1, still an ordinary
+    float32 number. pylearn2's ``init_sigmoid_bias_from_array`` clips at 1e-7 too.
     """
     mean = numpy.clip(backend.to_numpy(images).astype(numpy.float64).mean(axis=0), clip, 1 - clip)
     return numpy.log(mean) - numpy.log1p(-mean)
