@@ -36,6 +36,17 @@ def test_outputs_of_a_short_run(splits, tmp_path):
     assert meta["step"] == 12                                 # stopped mid-epoch: that place was saved
     report = train.write_report(t, tmp_path / "report.txt", 1.0)
     assert "epochs completed: 2, steps: 12" in report and "Parzen" in report
+    assert "time to the paper's 225 nats: not reached yet" in report
+
+
+def test_time_to_nats_sums_epoch_times_up_to_the_first_score_reaching_it():
+    rows = [{"epoch": 1, "seconds": 10.0, "parzen_test": ""},
+            {"epoch": 2, "seconds": 12.0, "parzen_test": 224.9},
+            {"epoch": 3, "seconds": 11.0},
+            {"epoch": 4, "seconds": 13.0, "parzen_test": 225.0},
+            {"epoch": 5, "seconds": 9.0, "parzen_test": 230.0}]
+    assert train.time_to_nats(rows, 225) == (4, 46.0)          # 10 + 12 + 11 + 13
+    assert train.time_to_nats(rows, 231) is None
 
 
 @pytest.mark.parametrize("update", ["released", "algorithm1"])
