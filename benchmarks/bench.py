@@ -11,9 +11,10 @@ per-round ratios, so that slow drifts of a shared machine's speed cancel out:
   2. the paper's training step (batch 100, released-code update): minigan, and
      PyTorch eager with the same number of threads when torch is installed;
      FLOP count of the step and the time that count would take at the ceiling;
-  3. the full Parzen protocol (10,000 samples, σ search on 1,000 validation images,
+  3. where the step's time goes: each of its matrix products timed alone, and the rest;
+  4. the full Parzen protocol (10,000 samples, σ search on 1,000 validation images,
      10,000 test images);
-  4. step time and peak memory for batch sizes 100, 500, 1000, 5000.
+  5. step time and peak memory for batch sizes 100, 500, 1000, 5000.
 """
 import argparse
 import os
@@ -59,15 +60,39 @@ def matmul_ceiling(n=2048, repeats=5):
     return 2 * n ** 3 / seconds / 1e9
 
 
+def step_products(B):
+    """The matrix products of minigan's released step at batch B: (part, (rows, inner, cols)) each.
+
+    Z noise, H G's hidden width, X pixels, U maxout units, UK = U·K maxout pieces in all.
+    Only the products a step computes are listed (no ∂/∂z, no ∂/∂x for D's own update).
+    """
+    Z, H, X, U, UK = 100, 1200, 784, 240, 240 * 5
+    return [("G forward", (B, Z, H)), ("G forward", (B, H, H)), ("G forward", (B, H, X)),
+            ("D forward on [x; G(z)]", (2 * B, X, UK)), ("D forward on [x; G(z)]", (2 * B, U, UK)),
+            ("D forward on [x; G(z)]", (2 * B, U, 1)),
+            ("D backward for G (∂/∂G(z), fake rows)", (B, 1, U)),
+            ("D backward for G (∂/∂G(z), fake rows)", (B, UK, U)),
+            ("D backward for G (∂/∂G(z), fake rows)", (B, UK, X)),
+            ("G backward ∂θ_g", (Z, B, H)), ("G backward ∂θ_g", (H, B, H)), ("G backward ∂θ_g", (H, B, X)),
+            ("G backward ∂/∂h", (B, X, H)), ("G backward ∂/∂h", (B, H, H)),
+            ("D backward ∂θ_d", (X, 2 * B, UK)), ("D backward ∂θ_d", (U, 2 * B, UK)),
+            ("D backward ∂θ_d", (U, 2 * B, 1)),
+            ("D backward ∂/∂h", (2 * B, 1, U)), ("D backward ∂/∂h", (2 * B, UK, U))]
+
+
 def step_flops(B):
     """Floating-point operations of minigan's released step (2 per multiply-add, matrix products only)."""
-    g = 100 * 1200 + 1200 * 1200 + 1200 * 784            # G's weights
-    d = 784 * 1200 + 240 * 1200 + 240 * 1                # D's weights
-    g_forward, d_forward = 2 * B * g, 2 * (2 * B) * d
-    d_input_grads_for_g = 2 * B * d                      # ∂/∂x through all of D, generated rows only
-    g_backward = 2 * B * g + 2 * B * (1200 * 1200 + 1200 * 784)   # ∂θ_g and ∂/∂h (not ∂/∂z)
-    d_backward = 2 * (2 * B) * d + 2 * (2 * B) * (240 * 1200 + 240)  # ∂θ_d and ∂/∂h (not ∂/∂x)
-    return g_forward + d_forward + d_input_grads_for_g + g_backward + d_backward
+    return sum(2 * m * k * n for _, (m, k, n) in step_products(B))
+
+
+def products_time(B, steps, warmup):
+    """{part: seconds}: each of the step's matrix products timed alone (operands warm in cache)."""
+    xp, rng, parts = backend.xp, numpy.random.default_rng(0), {}
+    for part, (m, k, n) in step_products(B):
+        a = xp.asarray(rng.random((m, k), dtype=numpy.float32))
+        b = xp.asarray(rng.random((k, n), dtype=numpy.float32))
+        parts[part] = parts.get(part, 0.0) + timed(lambda: a @ b, steps, warmup)
+    return parts
 
 
 class MiniganStep:
@@ -174,6 +199,15 @@ def main(argv=None):
         print(f"| minigan {name} | {ours * 1e3:.1f} | {'%.2f×' % ratio if ratio else '—'} | {ours / floor:.2f}× |")
         print(f"| PyTorch eager ({note}) | {theirs * 1e3:.1f} | 1.00× | {theirs / floor:.2f}× |"
               if theirs else f"| PyTorch eager | — ({note}) | | |")
+        parts = products_time(100, args.steps, args.warmup)
+        print("\n| where the step's time goes (matrix products timed alone) | ms | GFLOP/s |\n|---|---|---|")
+        for part, sec in parts.items():
+            gflop = sum(2 * m * k * n for q, (m, k, n) in step_products(100) if q == part) / 1e9
+            print(f"| {part} | {sec * 1e3:.2f} | {gflop / sec:.0f} |")
+        alone = sum(parts.values())
+        print(f"| all matrix products | {alone * 1e3:.2f} | {flops / 1e9 / alone:.0f} |")
+        print(f"| the rest of the step (elementwise work, dropout masks, momentum update, cold caches) "
+              f"| {(ours - alone) * 1e3:.2f} | |")
         seconds, source = parzen_time(args.data)
         print(f"\nParzen protocol (10,000 samples; σ on 1,000 valid; 10,000 test; {source} data): {seconds:.2f} s\n")
         print("| batch | step ms | ms per 100 images | peak memory during a step (MB) |\n|---|---|---|---|")

@@ -13,6 +13,7 @@ def test_bench_prints_every_table(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "matrix-product ceiling" in out and "| minigan numpy |" in out
     assert "Parzen protocol" in out and "| 200 |" in out
+    assert "| all matrix products |" in out and "| the rest of the step" in out
     assert ("backend cupy: not measured" in out) != ("## cupy" in out)       # one or the other
 
 
