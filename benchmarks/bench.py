@@ -63,10 +63,12 @@ def matmul_ceiling(n=2048, repeats=5):
 def step_products(B):
     """The matrix products of minigan's released step at batch B: (part, (rows, inner, cols)) each.
 
-    Z noise, H G's hidden width, X pixels, U maxout units, UK = U·K maxout pieces in all.
-    Only the products a step computes are listed (no ∂/∂z, no ∂/∂x for D's own update).
+    Z noise, H G's hidden width, X pixels, U maxout units, UK = U·K maxout pieces in all,
+    from the paper's configuration. Only the products a step computes are listed (no ∂/∂z,
+    no ∂/∂x for D's own update).
     """
-    Z, H, X, U, UK = 100, 1200, 784, 240, 240 * 5
+    cfg = gan.Config()
+    Z, H, X, U, UK = cfg.noise_dim, cfg.g_hidden, 784, cfg.d_units, cfg.d_units * cfg.d_pieces
     return [("G forward", (B, Z, H)), ("G forward", (B, H, H)), ("G forward", (B, H, X)),
             ("D forward on [x; G(z)]", (2 * B, X, UK)), ("D forward on [x; G(z)]", (2 * B, U, UK)),
             ("D forward on [x; G(z)]", (2 * B, U, 1)),

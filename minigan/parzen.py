@@ -26,6 +26,11 @@ SIGMAS = numpy.logspace(-1, 0, 10)   # the σ grid of the released code
 PAPER_NATS = 225.0                   # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats
 
 
+def scored(row):
+    """True for a training metrics row (a dict, or a CSV row of strings) that holds a test Parzen score."""
+    return row.get("parzen_test") not in (None, "")
+
+
 def _squared_distances(x, mu, mu_sq):
     """‖x_c − μ_i‖² for every row pair: (C, d), (M, d), (M,) -> (C, M)."""
     xp = backend.xp

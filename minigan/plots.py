@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
 from .atomic import atomic_write  # noqa: E402
-from .parzen import PAPER_NATS  # noqa: E402
+from .parzen import PAPER_NATS, scored  # noqa: E402
 
 
 SIDE, PAD = 28, 1        # an MNIST image's side, and the white padding around each in a grid
@@ -68,7 +68,7 @@ def save_curves(rows, path):
     axes[1].plot(ep, [r["d_acc_fake"] for r in rows], label="D right on G(z)")
     axes[1].set_ylim(0, 1)
     axes[1].set_title("discriminator accuracy (training, with dropout)")
-    pz = [(r["epoch"], r["parzen_test"], r["parzen_se"]) for r in rows if r.get("parzen_test") not in (None, "")]
+    pz = [(r["epoch"], r["parzen_test"], r["parzen_se"]) for r in rows if scored(r)]
     if pz:
         e, m, s = map(numpy.asarray, zip(*pz))
         axes[2].errorbar(e, m, yerr=s, marker="o", ms=3, label="test (paper protocol)")

@@ -267,7 +267,7 @@ def time_to_nats(rows, nats):
     seconds = 0.0
     for row in rows:
         seconds += float(row["seconds"])
-        if row.get("parzen_test") not in (None, "") and float(row["parzen_test"]) >= nats:
+        if parzen.scored(row) and float(row["parzen_test"]) >= nats:
             return int(row["epoch"]), seconds
     return None
 
@@ -281,7 +281,7 @@ def write_report(trainer, path, wall):
         last = rows[-1]
         lines.append(f"last epoch: d_obj {last['d_obj']:.4f}, g_obj {last['g_obj']:.4f}, "
                      f"D right on x {last['d_acc_real']:.3f}, on G(z) {last['d_acc_fake']:.3f}")
-    pz = [r for r in rows if r.get("parzen_test") not in (None, "")]
+    pz = [r for r in rows if parzen.scored(r)]
     if pz:
         best = max(pz, key=lambda r: r["parzen_valid"])
         lines.append(f"latest Parzen (epoch {pz[-1]['epoch']}): {pz[-1]['parzen_test']:.1f} ± "
