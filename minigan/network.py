@@ -26,13 +26,24 @@ class Sequential:
         """Given ∂L/∂y, fill every layer's grads and return ∂L/∂x.
 
         param_grads=False: only ∂L/∂x is wanted (the layers' grads are left as they were).
-        input_grad=False: ∂L/∂x is not wanted; the first layer skips it and None is returned.
+        input_grad=False: ∂L/∂x is not wanted, and None is returned.
         rows: dy covers only these rows of the last forward batch (the rest have zero
         gradient); ∂L/∂x is returned for those rows only.
+
+        The walk stops as soon as nobody below needs a gradient: when ∂L/∂x is not
+        wanted, it ends at the lowest layer with parameters, which then skips its own
+        ∂L/∂(input). (D starts with a Dropout, so ending at layer 0 would still compute
+        the first Maxout's ∂/∂input, a (2B, U·K) × (U·K, 784) product, only to drop it.)
         """
-        for i in range(len(self.layers) - 1, -1, -1):
-            dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=input_grad or i > 0, rows=rows)
-        return dy
+        lowest = 0 if input_grad else self._lowest_with_params() if param_grads else len(self.layers)
+        for i in range(len(self.layers) - 1, lowest - 1, -1):
+            dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=i > lowest or input_grad,
+                                         rows=rows)
+        return dy if input_grad else None
+
+    def _lowest_with_params(self):
+        """Index of the first layer that has parameters (len(layers) if none has)."""
+        return next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
 
     def named_params(self):
         """Yield (name, param, layer, key) for every parameter, e.g. ('1.W', W, …)."""

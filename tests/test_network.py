@@ -96,3 +96,28 @@ def test_sequential_switches(xp):
     assert net.backward(dy, input_grad=False) is None
     assert all(numpy.array_equal(a, backend.to_numpy(b)) for a, (_, b) in zip(grads, net.params_and_grads()))
     assert numpy.array_equal(backend.to_numpy(net.backward(dy, param_grads=False)), dx)
+
+
+def test_backward_stops_at_the_lowest_layer_with_params(xp):
+    """With input_grad=False, a parameter-free layer below every parametrised one (D's input
+    Dropout) is never visited, and the lowest Dense skips its own ∂/∂input; the gradients
+    of the parameters are those of the full backward pass."""
+    calls = []
+
+    class Spy(Dense):
+        def backward(self, dy, **switches):
+            calls.append(switches["input_grad"])
+            return super().backward(dy, **switches)
+
+    net = Sequential([Dropout(0.5, rng=0, dtype="float64"), Spy(3, 4, 1.0, 0, "float64"),
+                      ReLU("float64"), Dense(4, 2, 1.0, 1, "float64")])
+    x = xp.asarray(numpy.random.default_rng(0).normal(size=(5, 3)))
+    dy = xp.ones((5, 2))
+    net.forward(x)
+    net.backward(dy)
+    full = [backend.to_numpy(g).copy() for _, g in net.params_and_grads()]
+    net.layers[0].mask = None                       # the Dropout must not be asked for anything
+    assert net.backward(dy, input_grad=False) is None
+    assert calls == [True, False]
+    assert all(numpy.array_equal(a, backend.to_numpy(b)) for a, (_, b) in zip(full, net.params_and_grads()))
+    assert net.backward(dy, param_grads=False, input_grad=False) is None and calls == [True, False]
