@@ -103,6 +103,23 @@ def test_maxout_groups_consecutive_columns_and_routes_to_argmax(xp):
     assert backend.to_numpy(layer.grads["b"]).tolist() == [0.0, 1.0, 0.0, 10.0, 0.0, 0.0]
 
 
+@SETTINGS
+@given(x=batches(low=-1, high=1), units=st.integers(1, 8), pieces=st.integers(1, 6),
+       seed=st.integers(0, 2**16), rounded=st.booleans())
+def test_maxout_max_by_pieces_equals_max_and_first_argmax(xp, x, units, pieces, seed, rounded):
+    """The piece-by-piece loop computes exactly z.max(axis=2) and z.argmax(axis=2) (the first
+    maximal piece); rounding the weights to 0 or ±1 makes ties common."""
+    layer = Maxout(x.shape[1], units, pieces, irange=1.0, rng=seed, dtype="float64")
+    if rounded:
+        layer.params["W"][...] = xp.round(layer.params["W"])
+        x = numpy.round(x)
+    y = backend.to_numpy(layer.forward(xp.asarray(x)))
+    z = backend.to_numpy(xp.asarray(x) @ layer.params["W"])            # (B, U·K), biases are 0
+    z = z.reshape(x.shape[0], units, pieces)                           # (B, U, K)
+    assert numpy.array_equal(y, z.max(axis=2))
+    assert numpy.array_equal(backend.to_numpy(layer.winner), z.argmax(axis=2))
+
+
 def test_maxout_tie_goes_to_first_piece(xp):
     layer = Maxout(1, 1, 3, dtype="float64")          # all weights set equal: a three-way tie
     layer.params["W"][...] = 1.0
