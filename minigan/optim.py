@@ -30,8 +30,14 @@ class SGD:
         if self.velocity is None:
             self.velocity = [backend.xp.zeros_like(p) for p, _ in pairs]
         for (param, grad), v in zip(pairs, self.velocity):
-            v *= self.momentum
-            v -= self.lr * grad
+            if self.lr == 0:                     # η = 0: only the momentum decays
+                v *= self.momentum
+            else:
+                # μv − ηg, computed in place as −η (g − (μ/η) v): three passes over v and no
+                # temporary array for ηg (which would be the size of θ, 15 MB a step here).
+                v *= -self.momentum / self.lr
+                v += grad
+                v *= -self.lr
             param += v
 
     def state(self):

@@ -29,6 +29,24 @@ def test_sgd_momentum_by_hand(xp):
     assert float(opt.velocity[0][0]) == pytest.approx(-0.3)
 
 
+@pytest.mark.parametrize("lr", [0.1, 1e-6, 0.0])
+def test_sgd_in_place_update_equals_the_formula(xp, lr):
+    """The in-place form −η (g − (μ/η) v) gives μv − ηg to within a few float32 roundings of
+    the terms' size (as computing the formula itself in float32 would), leaves g as it was
+    (callers read gradients after the step), and η = 0 only decays v."""
+    rng = numpy.random.default_rng(0)
+    theta0, v0, g0 = (rng.normal(size=(50, 40)).astype(numpy.float32) for _ in range(3))
+    p, g = xp.asarray(theta0.copy()), xp.asarray(g0.copy())
+    opt = SGD(lambda: [(p, g)], lr=lr, momentum=0.7)
+    opt.velocity = [xp.asarray(v0.copy())]
+    opt.step()
+    mu_v, eta_g = 0.7 * v0.astype(numpy.float64), lr * g0.astype(numpy.float64)
+    tolerance = 4 * numpy.finfo(numpy.float32).eps * (abs(mu_v) + abs(eta_g))
+    assert (abs(backend.to_numpy(opt.velocity[0]) - (mu_v - eta_g)) <= tolerance).all()
+    assert (abs(backend.to_numpy(p) - (theta0 + mu_v - eta_g)) <= tolerance + 4e-7 * abs(theta0)).all()
+    assert numpy.array_equal(backend.to_numpy(g), g0)
+
+
 def test_adam_first_step_is_lr_times_sign(xp):
     """After one step m̂ = g and v̂ = g², so the update is −η g/(|g| + ε) ≈ −η sign(g)."""
     p, g, pairs = one_param(xp, 1.0, -3.0)
