@@ -55,3 +55,33 @@ class TorchStep:
     def synchronize(self):
         if self.device.type == "cuda":
             torch.cuda.synchronize()
+
+
+def main(argv=None):
+    """Time N PyTorch steps on their own, for an independent check of bench.py's ratio
+    against ``minigan train --max-steps`` (see BENCHMARKS.md)."""
+    import argparse
+    import os
+    import time
+    p = argparse.ArgumentParser(description="time the PyTorch version of the paper's training step")
+    p.add_argument("--steps", type=int, default=500, help="timed steps (default 500, one epoch)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="PyTorch CPU threads (default: the cores this process may use)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    step = TorchStep(100, args.device)
+    for _ in range(5):
+        step()
+    step.synchronize()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    step.synchronize()
+    seconds = time.perf_counter() - start
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.device}: {args.steps} steps in "
+          f"{seconds:.2f} s, {seconds / args.steps * 1e3:.1f} ms a step")
+
+
+if __name__ == "__main__":
+    main()
