@@ -35,7 +35,12 @@ class Sequential:
         ∂L/∂(input). (D starts with a Dropout, so ending at layer 0 would still compute
         the first Maxout's ∂/∂input, a (2B, U·K) × (U·K, 784) product, only to drop it.)
         """
-        lowest = 0 if input_grad else self._lowest_with_params() if param_grads else len(self.layers)
+        if input_grad:
+            lowest = 0                                 # ∂L/∂x is wanted: walk all the way down
+        elif param_grads:
+            lowest = self._lowest_with_params()        # the last layer with grads to fill
+        else:
+            lowest = len(self.layers)                  # nothing is wanted
         for i in range(len(self.layers) - 1, lowest - 1, -1):
             dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=i > lowest or input_grad,
                                          rows=rows)
