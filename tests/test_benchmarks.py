@@ -2,6 +2,11 @@
 import sys
 from pathlib import Path
 
+import numpy
+
+from minigan import backend, gan, layers
+from minigan.optim import SGD
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -23,3 +28,38 @@ def test_flop_count_of_the_step():
     # G forward 0.50 + D forward 0.49 + G's pass through D (fake rows) 0.25 + G backward 0.98
     # + D backward 0.61 GFLOP, at batch 100.
     assert abs(bench.step_flops(100) / 1e9 - 2.82) < 0.01
+
+
+def test_flop_count_is_what_the_step_computes(monkeypatch):
+    """Count the matrix products the layers really perform in one released step (from their
+    shapes and backward switches) and compare with bench's count: a gradient computed and
+    thrown away, like the first Maxout's ∂/∂input that this test was written after, fails it."""
+    sys.path.insert(0, str(BENCH))
+    import bench
+    flop = []
+
+    def counting(cls):
+        forward, backward = cls.forward, cls.backward
+
+        def counted_forward(self, x, train=True):
+            y = forward(self, x, train)
+            flop.append(2 * x.shape[0] * self.params["W"].size)              # x W
+            return y
+
+        def counted_backward(self, dy, param_grads=True, input_grad=True, rows=None):
+            rows_in = dy.shape[0]
+            flop.append(2 * rows_in * self.params["W"].size * (param_grads + input_grad))  # xᵀdz, dz Wᵀ
+            return backward(self, dy, param_grads=param_grads, input_grad=input_grad, rows=rows)
+
+        monkeypatch.setattr(cls, "forward", counted_forward)
+        monkeypatch.setattr(cls, "backward", counted_backward)
+
+    counting(layers.Dense)
+    counting(layers.Maxout)
+    B, cfg = 10, gan.Config(batch_size=10)
+    G, D = gan.paper_generator(cfg), gan.paper_discriminator(cfg)
+    rng = backend.rng(0)
+    D.set_rng(rng)
+    x = backend.asarray(numpy.random.default_rng(0).random((B, 784), dtype=numpy.float32))
+    gan.released_step(G, D, x, gan.sample_noise(rng, B, cfg), SGD(G.params_and_grads), SGD(D.params_and_grads), cfg)
+    assert sum(flop) == bench.step_flops(B)
