@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy
+import pytest
 
 from minigan import backend, gan, layers
 from minigan.optim import SGD
@@ -63,3 +64,13 @@ def test_flop_count_is_what_the_step_computes(monkeypatch):
     x = backend.asarray(numpy.random.default_rng(0).random((B, 784), dtype=numpy.float32))
     gan.released_step(G, D, x, gan.sample_noise(rng, B, cfg), SGD(G.params_and_grads), SGD(D.params_and_grads), cfg)
     assert sum(flop) == bench.step_flops(B)
+
+
+def test_train_vs_torch_says_how_to_get_torch(monkeypatch, capsys):
+    """Without PyTorch the independent check stops at once with the command that installs it."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setitem(sys.modules, "torch", None)          # makes `import torch` raise ImportError
+    import train_vs_torch
+    with pytest.raises(SystemExit) as stop:
+        train_vs_torch.main(["--rounds", "1"])
+    assert "pip install torch" in str(stop.value.code)
