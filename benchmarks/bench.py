@@ -39,6 +39,17 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def blas_note(environ=os.environ):
+    """The OpenBLAS settings found in the environment, which can change the ceiling twofold.
+
+    OpenBLAS picks its kernels for the CPU it finds, unless OPENBLAS_CORETYPE names them:
+    the machines this project is measured on pin Haswell (AVX2) kernels on an AVX-512 CPU,
+    about half the matrix-product rate of the kernels OpenBLAS would pick by itself.
+    """
+    pins = [f"{k}={v}" for k, v in sorted(environ.items()) if k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")]
+    return "; ".join(pins) if pins else "OpenBLAS kernels chosen by OpenBLAS (no OPENBLAS_CORETYPE set)"
+
+
 def timed(fn, steps, warmup, sync=backend.synchronize):
     for _ in range(warmup):
         fn()
@@ -183,7 +194,8 @@ def main(argv=None):
     p.add_argument("--data", help="MNIST folder for the Parzen timing (default $MINIGAN_DATA)")
     args = p.parse_args(argv)
     threads = len(os.sched_getaffinity(0))
-    print(f"machine: {cpu_name()}, {threads} cores; numpy {numpy.__version__}; {time.strftime('%Y-%m-%d')}\n")
+    print(f"machine: {cpu_name()}, {threads} cores; numpy {numpy.__version__}; {blas_note()}; "
+          f"{time.strftime('%Y-%m-%d')}\n")
     rows = []
     for name in args.backends:
         try:

@@ -67,3 +67,12 @@ def test_train_vs_torch_says_how_to_get_torch(monkeypatch):
     with pytest.raises(SystemExit) as stop:
         train_vs_torch.main(["--rounds", "1"])
     assert "pip install torch" in str(stop.value.code)
+
+
+def test_bench_names_the_blas_kernels_it_ran_with(monkeypatch):
+    # The OpenBLAS kernel choice halves or doubles every matrix-product number, so the table's
+    # first line must say whether the environment pinned it.
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench
+    assert bench.blas_note({"OPENBLAS_CORETYPE": "Haswell", "HOME": "/x"}) == "OPENBLAS_CORETYPE=Haswell"
+    assert "no OPENBLAS_CORETYPE set" in bench.blas_note({"HOME": "/x"})
