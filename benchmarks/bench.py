@@ -46,7 +46,7 @@ def blas_note(environ=os.environ):
     the machines this project is measured on pin Haswell (AVX2) kernels on an AVX-512 CPU,
     about half the matrix-product rate of the kernels OpenBLAS would pick by itself.
     """
-    pins = [f"{k}={v}" for k, v in sorted(environ.items()) if k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")]
+    pins = [f"{k}={environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS") if k in environ]
     return "; ".join(pins) if pins else "OpenBLAS kernels chosen by OpenBLAS (no OPENBLAS_CORETYPE set)"
 
 
