@@ -76,3 +76,21 @@ def test_bench_names_the_blas_kernels_it_ran_with(monkeypatch):
     import bench
     assert bench.blas_note({"OPENBLAS_CORETYPE": "Haswell", "HOME": "/x"}) == "OPENBLAS_CORETYPE=Haswell"
     assert "no OPENBLAS_CORETYPE set" in bench.blas_note({"HOME": "/x"})
+
+
+def test_update_blocking_computes_the_same_update_in_slices(monkeypatch):
+    # The experiment compares times only if both variants do the same arithmetic.
+    monkeypatch.syspath_prepend(str(BENCH))
+    import numpy
+    import update_blocking
+    rng = numpy.random.default_rng(0)
+    shapes = [(7, 5), (5,)]
+    base = [[rng.standard_normal(s).astype(numpy.float32) for s in shapes] for _ in range(3)]
+    whole, sliced = ([[a.copy() for a in group] for group in base] for _ in range(2))
+    update_blocking.update(*whole, mu=0.7, lr=0.003)
+    update_blocking.update(*sliced, mu=0.7, lr=0.003, chunk=4)
+    for a, b in zip(whole[0] + whole[2], sliced[0] + sliced[2]):
+        numpy.testing.assert_array_equal(a, b)
+    assert not numpy.array_equal(whole[0][0], base[0][0])      # the parameters did move
+    # θ_g and θ_d together: 2,503,984 + 1,231,441 numbers, as in the paper's networks.
+    assert sum(int(numpy.prod(s)) for s in update_blocking.paper_shapes()) == 3_735_425
