@@ -15,10 +15,9 @@ from minigan import gan
 
 
 def paper_shapes():
-    cfg = gan.Config()
-    Z, H, X, U, UK = cfg.noise_dim, cfg.g_hidden, 784, cfg.d_units, cfg.d_units * cfg.d_pieces
-    layers = [(Z, H), (H, H), (H, X), (X, UK), (U, UK), (U, 1)]
-    return [s for n_in, n_out in layers for s in ((n_in, n_out), (n_out,))]
+    """The shapes of θ_g and θ_d, read off the paper's networks themselves."""
+    nets = (gan.paper_generator(), gan.paper_discriminator())
+    return [tuple(p.shape) for net in nets for _, p, _, _ in net.named_params()]
 
 
 def update(params, grads, velocities, mu, lr, chunk=None):

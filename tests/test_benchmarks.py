@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 
 from minigan import layers
@@ -81,7 +82,6 @@ def test_bench_names_the_blas_kernels_it_ran_with(monkeypatch):
 def test_update_blocking_computes_the_same_update_in_slices(monkeypatch):
     # The experiment compares times only if both variants do the same arithmetic.
     monkeypatch.syspath_prepend(str(BENCH))
-    import numpy
     import update_blocking
     rng = numpy.random.default_rng(0)
     shapes = [(7, 5), (5,)]
