@@ -16,9 +16,12 @@ Two checks:
     (f(θ + hu) − f(θ − hu)) / 2h against Σ ∇f · u  (cheap, catches most bugs).
 
 Error measure: the worst entry's error relative to the largest gradient entry,
-    max_i |a_i − n_i| / max(max_i |a_i|, max_i |n_i|),
+    max_i (|a_i − n_i| − r)⁺ / max(max_i |a_i|, max_i |n_i|),
 so a tiny entry is judged against the gradient's scale, not against itself
-(the latter would mistake round-off in a near-zero entry for a bug).
+(the latter would mistake round-off in a near-zero entry for a bug). The
+r = C · ε · |f| / h removed first is what round-off alone can do to a central
+difference; without it a gradient that is near zero everywhere (a loss at its
+minimum: BCE with p ≈ t) would fail on round-off, with nothing wrong.
 
 Non-differentiable points. ReLU at 0 and a maxout tie (two pieces equal) are
 kinks: there the backward pass returns one valid subgradient (0 for ReLU, the
@@ -36,11 +39,13 @@ import numpy
 
 from . import backend
 
+ROUNDOFF_ULPS = 64   # C above: each evaluation of f may be off by up to ~C·ε·|f| (a sum of many terms)
+
 
 @dataclass
 class Report:
     """Outcome of a check: the worst relative error and where it occurred."""
-    max_rel_error: float      # max |analytic − numeric| / scale, see the module docstring
+    max_rel_error: float      # max (|analytic − numeric| − round-off)⁺ / scale, see the module docstring
     where: str                # the array name and index (or direction) of the worst entry
     analytic: float           # the analytic value there
     numeric: float            # the finite-difference value there
@@ -84,6 +89,7 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
     for name, a in arrays.items():
         if a.dtype != numpy.float64:
             raise TypeError(f"gradient checks need float64 arrays; {name} is {a.dtype}")
+    roundoff = ROUNDOFF_ULPS * numpy.finfo(numpy.float64).eps * abs(_scalar(f())) / h
     if mode == "full":
         worst = (0.0, "", 0.0, 0.0)
         scale, pairs, n = 0.0, [], 0
@@ -96,7 +102,7 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
         for name, ana, num in pairs:
             if num.size == 0:
                 continue
-            diff = numpy.abs(ana - num)
+            diff = numpy.maximum(numpy.abs(ana - num) - roundoff, 0)   # what round-off cannot explain
             i = int(diff.argmax())
             err = diff.reshape(-1)[i] / scale if scale > 0 else 0.0
             if err >= worst[0]:
@@ -119,7 +125,7 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
             for k, a in arrays.items():
                 a += h * u[k]
             num = (f_plus - f_minus) / (2 * h)
-            err = abs(ana - num) / max(abs(ana), abs(num), 1e-300)
+            err = max(abs(ana - num) - roundoff, 0) / max(abs(ana), abs(num), 1e-300)
             if err >= worst[0]:
                 worst = (err, f"direction {d}", ana, num)
         return Report(*worst, n_directions)

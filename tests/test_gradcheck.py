@@ -4,6 +4,7 @@ import pytest
 
 from minigan import backend, gradcheck
 from minigan.layers import Dense, Maxout, ReLU
+from minigan.losses import BCE
 
 
 class WrongDense(Dense):
@@ -66,3 +67,22 @@ def test_kink_distance(xp):
 def test_report_reads_well():
     r = gradcheck.Report(2e-3, "0.W[1, 2]", 1.5, 1.503, 10)
     assert "max relative error 2.00e-03 at 0.W[1, 2]" in str(r) and not r.passed()
+
+
+class HalfBCE(BCE):
+    """A wrong BCE gradient: half of ∂L/∂p."""
+
+    def backward(self):
+        return super().backward() / 2
+
+
+def test_a_gradient_near_zero_everywhere_is_judged_beyond_round_off(xp):
+    """Found by hypothesis: BCE at p = ½ with t just below ½, a loss near its minimum.
+    ∂L/∂p = (p − t) / (p(1 − p)) / N = 1.2283e-4 / 0.25 / 8 ≈ 6.14e-5 for every entry, so the
+    gradient's whole scale is 6e-5, while round-off in L ≈ ln 2 moves a central difference by
+    ~ε · 0.69 / 1e-6 ≈ 1.5e-10: 2.5e-6 of that scale. Round-off must not fail the right
+    gradient, and a wrong one (half of it, 3e-5 off) must still fail."""
+    p, t = xp.full((1, 8), 0.5), xp.full((1, 8), 0.49987716944900307)   # the exact failing value
+    assert gradcheck.check_loss(BCE(), p, t).passed(1e-6)
+    wrong = gradcheck.check_loss(HalfBCE(), p, t)
+    assert not wrong.passed(1e-6) and wrong.max_rel_error > 0.4
