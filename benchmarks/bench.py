@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py                      # every backend available here
     python benchmarks/bench.py --backends numpy --steps 50 --no-torch
+    python benchmarks/bench.py --backends numpy --step-only       # one round of an A/B comparison
 
 What it measures (medians over --steps timed steps after --warmup untimed ones;
 on the GPU the device is synchronised before every clock reading). minigan and
@@ -117,10 +118,11 @@ class MiniganStep:
         self.D.set_rng(self.rng)
         self.opt_g, self.opt_d = SGD(self.G.params_and_grads, 0.1, 0.5), SGD(self.D.params_and_grads, 0.1, 0.5)
         self.x = self.rng.random((batch, 784), dtype="float32")
+        self.g_loss = gan.generator_loss(cfg.g_objective)
 
     def __call__(self):
         z = gan.sample_noise(self.rng, self.cfg.batch_size, self.cfg)
-        gan.released_step(self.G, self.D, self.x, z, self.opt_g, self.opt_d, self.cfg)
+        gan.released_step(self.G, self.D, self.x, z, self.opt_g, self.opt_d, self.g_loss)
 
 
 def peak_memory_mb(fn):
@@ -192,6 +194,9 @@ def main(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--batches", type=int, nargs="+", default=[100, 500, 1000, 5000])
     p.add_argument("--data", help="MNIST folder for the Parzen timing (default $MINIGAN_DATA)")
+    p.add_argument("--step-only", action="store_true",
+                   help="print only the median of the paper's step (no PyTorch, products, Parzen or batch table): "
+                        "one round of an A/B comparison between two versions of minigan, alternated by the caller")
     args = p.parse_args(argv)
     threads = len(os.sched_getaffinity(0))
     print(f"machine: {cpu_name()}, {threads} cores; numpy {numpy.__version__}; {blas_note()}; "
@@ -202,6 +207,11 @@ def main(argv=None):
             backend.use(name)
         except backend.BackendError as err:
             print(f"backend {name}: not measured ({str(err).split('.')[0]})\n")
+            continue
+        if args.step_only:
+            ours = compare_steps(MiniganStep(100), None, args.steps, args.warmup)[0]
+            print(f"minigan {name} step (batch 100): {ours * 1e3:.2f} ms (median)")
+            rows.append((name, ours, None))
             continue
         flops = step_flops(100)
         step_fn, note = (None, "skipped (--no-torch)") if args.no_torch else \

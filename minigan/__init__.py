@@ -8,5 +8,8 @@ Modules, one concept each:
 - ``network``    ``Sequential``, the chain rule through a list of layers
 - ``optim``      SGD with momentum, the paper's schedules, Adam
 - ``gradcheck``  finite-difference checks of every hand-derived gradient
+- ``testing``    property tests for your own layers and losses (needs hypothesis)
+
+Every backward pass is derived step by step in docs/derivations.md.
 """
 __version__ = "0.1.0"

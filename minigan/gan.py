@@ -86,6 +86,10 @@ class Config:
             raise ValueError(f"n_train must be in 1…50000, got {self.n_train}")
         if not 1 <= self.batch_size <= self.n_train:
             raise ValueError(f"batch_size must be in 1…n_train ({self.n_train}), got {self.batch_size}")
+        for name in ("lr", "min_lr"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
+                                 f"moves θ), got {getattr(self, name)}")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         return self
@@ -114,9 +118,9 @@ def paper_generator(cfg=None, rng=0, output_bias=None, n_out=784, dtype="float32
     out = Dense(h, n_out, r, rng, dtype)
     if output_bias is not None:
         out.set_bias(output_bias)
-    return Sequential([Dense(cfg.noise_dim, h, r, rng, dtype), ReLU(dtype),
-                       Dense(h, h, r, rng, dtype), ReLU(dtype),
-                       out, Sigmoid(dtype)])
+    return Sequential([Dense(cfg.noise_dim, h, r, rng, dtype), ReLU(),
+                       Dense(h, h, r, rng, dtype), ReLU(),
+                       out, Sigmoid()])
 
 
 def paper_discriminator(cfg=None, rng=1, n_in=784, dtype="float32"):
@@ -129,9 +133,9 @@ def paper_discriminator(cfg=None, rng=1, n_in=784, dtype="float32"):
     rng = numpy.random.default_rng(rng)
     u, k, r = cfg.d_units, cfg.d_pieces, cfg.d_irange
     return Sequential([
-        Dropout(cfg.d_input_keep, cfg.d_input_scale, dtype=dtype), Maxout(n_in, u, k, r, rng, dtype),
-        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale, dtype=dtype), Maxout(u, u, k, r, rng, dtype),
-        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale, dtype=dtype), Dense(u, 1, r, rng, dtype)])
+        Dropout(cfg.d_input_keep, cfg.d_input_scale), Maxout(n_in, u, k, r, rng, dtype),
+        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale), Maxout(u, u, k, r, rng, dtype),
+        Dropout(cfg.d_hidden_keep, cfg.d_hidden_scale), Dense(u, 1, r, rng, dtype)])
 
 
 def sample_noise(rng, batch, cfg, dtype="float32"):
@@ -150,50 +154,74 @@ def sample_images(G, cfg, n, seed, chunk=1000):
                               for i in range(0, n, chunk)])
 
 
-def generator_loss(cfg):
-    return NonSaturatingGeneratorLoss() if cfg.g_objective == "nonsaturating" else MinimaxGeneratorLoss()
+def generator_loss(objective="nonsaturating"):
+    """The generator's loss object for ``Config.g_objective``: 'nonsaturating' (−log D(G(z)),
+    the paper's recommendation) or 'minimax' (log(1 − D(G(z))), V(D, G) as written)."""
+    losses = {"nonsaturating": NonSaturatingGeneratorLoss, "minimax": MinimaxGeneratorLoss}
+    if objective not in losses:
+        raise ValueError(f"g_objective must be one of {', '.join(losses)}; got {objective!r}")
+    return losses[objective]()
 
 
-def released_step(G, D, x, z, opt_g, opt_d, cfg):
-    """One update of the released code. x (B, 784) real images, z (B, 100) noise.
+def discriminator_objective(a):
+    """D's objective on the stacked logits a = [a(x); a(G(z))] (2B, 1), and its gradient.
+
+        d_obj = ½ [BCE(D(x), 1) + BCE(D(G(z)), 0)]      (= −½ V(D, G) per sample)
+        ∂d_obj/∂a = ½ (σ(a) − t) / B,   t = 1 on the real rows, 0 on the generated ones
+
+    Returns (d_obj, ∂d_obj/∂a (2B, 1)).  Derivation: docs/derivations.md#the-gan-step
+    """
+    xp, B = backend.xp, a.shape[0] // 2
+    real, fake = BCEWithLogits(), BCEWithLogits()
+    d_obj = 0.5 * (real.forward(a[:B], 1) + fake.forward(a[B:], 0))
+    return d_obj, xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()])   # (2B, 1)
+
+
+def d_accuracy(a):
+    """How many real rows D calls real (a > 0, i.e. D(x) > ½) and generated rows it calls fake."""
+    B = a.shape[0] // 2
+    return (a[:B] > 0).sum(), (a[B:] < 0).sum()
+
+
+def released_step(G, D, x, z, opt_g, opt_d, g_loss):
+    """One update of the released code. x (B, 784) real images, z (B, 100) noise,
+    g_loss the generator's loss object (``generator_loss(cfg.g_objective)``).
 
     Returns the step's statistics (0-d arrays): d_obj, g_obj, and the number of
-    real and fake images D classified correctly.
+    real and fake images D classified correctly.  Derivation: docs/derivations.md#the-gan-step
     """
     xp, B = backend.xp, x.shape[0]
-    # Forward: sample G(z); let D score real and generated images in one pass.
+    # 1. Forward: sample G(z); let D score real and generated images in one pass.
     s = G.forward(z)                                        # (B, 784)   G(z)
     a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)    logits of D on [x; G(z)]
-    a_real, a_fake = a[:B], a[B:]                           # (B, 1) each
-    # D's objective: d_obj = ½ [BCE(D(x), 1) + BCE(D(G(z)), 0)]  (= −½ V(D, G) per sample)
-    real, fake = BCEWithLogits(), BCEWithLogits()
-    d_obj = 0.5 * (real.forward(a_real, 1) + fake.forward(a_fake, 0))
-    # G's objective, on the same pass and dropout masks: by default −log D(G(z))
-    g_loss = generator_loss(cfg)
-    g_obj = g_loss.forward(a_fake)
-    # ∇θ_g g_obj: back through D into G(z), then through G. g_obj depends on the fake rows
-    # only; D's own parameter gradients are not wanted from this pass, nor ∂/∂z at G's input.
+    # 2. Both objectives from this one pass (the same dropout masks), as in the released code:
+    #    d_obj = ½ [BCE(D(x), 1) + BCE(D(G(z)), 0)]; g_obj by default −log D(G(z)).
+    d_obj, da = discriminator_objective(a)                  # da (2B, 1) = ∂d_obj/∂a
+    g_obj = g_loss.forward(a[B:])
+    # 3. ∇θ_g g_obj: back through D into G(z), then through G. g_obj depends on the generated
+    #    rows only, and D is not updated on g_obj, so this pass wants ∂/∂G(z) and no ∂/∂θ_d.
+    #    Order rule: D.backward reads the cache of step 1, so no other D.forward may come between.
     ds = D.backward(g_loss.backward(), param_grads=False, rows=slice(B, None))   # (B, 784) ∂g_obj/∂G(z)
     G.backward(ds, input_grad=False)                                             # θ_g grads
-    # ∇θ_d d_obj: back through D again, now for its parameters (∂/∂x at D's input is not wanted).
-    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
-    # Both players step together, each on the gradient of its own objective.
+    # 4. ∇θ_d d_obj: back through D again, on the same cache, now for its parameters.
+    D.backward(da, input_grad=False)                                             # θ_d grads
+    # 5. Both players step together. Order rule: both gradients above are taken at the θ_d and
+    #    θ_g of step 1; stepping D before step 3 would give G the gradient of a D that never
+    #    scored these samples.
     opt_d.step()
     opt_g.step()
-    return {"d_obj": d_obj, "g_obj": g_obj,
-            "d_right_real": (a_real > 0).sum(), "d_right_fake": (a_fake < 0).sum()}
+    right_real, right_fake = d_accuracy(a)
+    return {"d_obj": d_obj, "g_obj": g_obj, "d_right_real": right_real, "d_right_fake": right_fake}
 
 
 def discriminator_update(D, x, s, opt_d):
     """One step of D on real images x (B, 784) against samples s (B, 784), whatever made them:
     descend d_obj = ½ [BCE(D(x), 1) + BCE(D(s), 0)], i.e. ascend V(D, G) for fixed G."""
-    xp, B = backend.xp, x.shape[0]
-    a = D.forward(xp.concatenate([x, s]))                   # (2B, 1)
-    real, fake = BCEWithLogits(), BCEWithLogits()
-    d_obj = 0.5 * (real.forward(a[:B], 1) + fake.forward(a[B:], 0))
-    D.backward(xp.concatenate([0.5 * real.backward(), 0.5 * fake.backward()]), input_grad=False)
+    a = D.forward(backend.xp.concatenate([x, s]))           # (2B, 1)
+    d_obj, da = discriminator_objective(a)
+    D.backward(da, input_grad=False)                        # θ_d grads
     opt_d.step()
-    return d_obj, (a[:B] > 0).sum(), (a[B:] < 0).sum()
+    return (d_obj, *d_accuracy(a))
 
 
 def discriminator_step(G, D, x, z, opt_d):
@@ -201,11 +229,11 @@ def discriminator_step(G, D, x, z, opt_d):
     return discriminator_update(D, x, G.forward(z, train=False), opt_d)   # G(z) (B, 784), G held fixed
 
 
-def generator_step(G, D, z, opt_g, cfg):
-    """Algorithm 1, outer step: descend ∇θ_g (1/m) Σ log(1 − D(G(z))), or the non-saturating −log D(G(z))."""
+def generator_step(G, D, z, opt_g, g_loss):
+    """Algorithm 1, outer step: descend ∇θ_g (1/m) Σ log(1 − D(G(z))), or the non-saturating
+    −log D(G(z)), whichever ``g_loss`` is."""
     s = G.forward(z)                                        # (B, 784)
     a = D.forward(s)                                        # (B, 1)
-    g_loss = generator_loss(cfg)
     g_obj = g_loss.forward(a)
     ds = D.backward(g_loss.backward(), param_grads=False)   # (B, 784) ∂g_obj/∂G(z); D is not updated
     G.backward(ds, input_grad=False)                        # θ_g grads
@@ -213,11 +241,13 @@ def generator_step(G, D, z, opt_g, cfg):
     return g_obj
 
 
-def algorithm1_step(G, D, xs, zs, z_g, opt_g, opt_d, cfg):
-    """Algorithm 1: for k steps update D on (xs[i], zs[i]); then update G on fresh noise z_g."""
+def algorithm1_step(G, D, xs, zs, z_g, opt_g, opt_d, g_loss):
+    """Algorithm 1: for k steps update D on (xs[i], zs[i]); then update G on fresh noise z_g.
+
+    Order rule: G steps against the D that has just been updated, unlike ``released_step``."""
     right_real = right_fake = 0
     for x, z in zip(xs, zs):
         d_obj, rr, rf = discriminator_step(G, D, x, z, opt_d)
         right_real, right_fake = right_real + rr, right_fake + rf
-    g_obj = generator_step(G, D, z_g, opt_g, cfg)
+    g_obj = generator_step(G, D, z_g, opt_g, g_loss)
     return {"d_obj": d_obj, "g_obj": g_obj, "d_right_real": right_real, "d_right_fake": right_fake}

@@ -28,8 +28,9 @@ Non-differentiable points. ReLU at 0 and a maxout tie (two pieces equal) are
 kinks: there the backward pass returns one valid subgradient (0 for ReLU, the
 first maximal piece for maxout) but a central difference straddling the kink
 measures the average of the two one-sided slopes. Such points are not judged:
-keep inputs more than h away from kinks (the tests do, with ``hypothesis.assume``
-and ``kink_distance``).
+keep inputs further from kinks than a perturbation can move them: h for ReLU's
+input, about h·Σ_i |W_im| for a maxout piece m (the tests do, with
+``hypothesis.assume`` and ``kink_distance``).
 
 Dropout. A random layer must draw the same mask at every evaluation: the checks
 below re-seed every layer that has an ``rng`` before each forward pass.
@@ -69,18 +70,19 @@ def _scalar(v):
 def numerical_gradient(f, x, h=1e-6):
     """Central-difference gradient of the scalar function f() with respect to the array x.
 
-    x is perturbed in place, one entry at a time, and restored exactly.
+    x is perturbed in place, one entry at a time, and restored exactly. Entries are
+    addressed by their index, so x may have any memory layout (x.reshape(-1) of a
+    transposed array would be a copy, and perturbing it would leave x unchanged).
     """
     grad = numpy.zeros(x.shape)
-    flat = x.reshape(-1)              # a view: writing to it perturbs x
-    for i in range(flat.size):
-        old = flat[i].copy()
-        flat[i] = old + h
+    for i in numpy.ndindex(*x.shape):
+        old = x[i].copy()
+        x[i] = old + h
         f_plus = _scalar(f())
-        flat[i] = old - h
+        x[i] = old - h
         f_minus = _scalar(f())
-        flat[i] = old
-        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * h)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 
 
@@ -139,6 +141,12 @@ def _reseed(layers, seed):
     for layer in layers:
         if hasattr(layer, "rng"):
             layer.rng = backend.rng(seed)
+
+
+def reseed(layers, seed):
+    """Give every layer in ``layers`` that has an ``rng`` (Dropout) a fresh generator seeded
+    with ``seed``, so that the next forward pass draws the same masks as the last reseeded one."""
+    _reseed(layers, seed)
 
 
 def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, loss=None, target=None):

@@ -13,15 +13,21 @@ Every layer has the same interface:
 ``forward`` caches exactly what ``backward`` needs, under a named attribute;
 ``backward`` fills ``grads`` with ∂L/∂θ for the layer's parameters θ and returns
 ∂L/∂x so the chain rule can continue into the layer below (for the GAN: from D's
-input into G's output).
+input into G's output). That is all a layer of your own needs (see
+``examples/custom_layer.py``). Each formula is derived in docs/derivations.md.
 
-Three switches save work that a caller does not need, and change nothing else:
-``backward(dy, param_grads=False)`` skips ∂L/∂θ (the GAN's pass through D on
-behalf of G needs only ∂L/∂x); ``backward(dy, input_grad=False)`` skips ∂L/∂x
-and returns None (nothing lies below a network's first layer); and
-``backward(dy, rows=slice(B, None))`` says that dy covers only those rows of the
-last forward batch, the others having zero gradient (G's signal reaches only the
-generated half of D's batch [x; G(z)]).
+Work-saving options, which change nothing else and which a layer of your own may leave out
+(``Sequential.backward`` passes them only when it is asked to save work):
+``backward(dy, rows=slice(B, None))``, on every layer here, says that dy covers only those
+rows of the last forward batch, the others having zero gradient (G's signal reaches only
+the generated half of D's batch [x; G(z)]). Layers with parameters also take
+``param_grads=False``, to skip ∂L/∂θ (the pass through D on behalf of G needs only
+∂L/∂x), and ``input_grad=False``, to skip ∂L/∂x and return None (nothing below the lowest
+layer with parameters needs it).
+
+Dtypes: layers with parameters hold them in the dtype they were built with (float32 by
+default, float64 for gradient checks) and expect inputs of that dtype; layers without
+parameters take any floating dtype and return the same one.
 
 Initialisation follows the paper's released code (pylearn2): weights uniform in
 [-irange, irange], biases zero. Weights are drawn on the host with NumPy so the
@@ -31,12 +37,25 @@ import numpy
 
 from . import backend
 
+DERIVATIONS = "docs/derivations.md"   # where every formula below is derived, section by section
+
+
+def _check_floating(layer, x):
+    """Refuse a non-floating input (int, bool) with a message that says to cast it."""
+    if not numpy.issubdtype(x.dtype, numpy.floating):
+        raise TypeError(f"{layer!r}: expected a floating-point input, got {x.dtype}; cast it "
+                        f"first, e.g. x.astype('float32') (or 'float64' for gradient checks)")
+
 
 class Layer:
-    """Base class: parameter bookkeeping and the input checks every layer shares."""
+    """Base class: parameter bookkeeping and the input checks every layer shares.
 
-    def __init__(self, dtype):
-        self.dtype = numpy.dtype(dtype)
+    A layer with parameters is built with a dtype and checks that inputs have it; a layer
+    without parameters (dtype=None) accepts any floating dtype.
+    """
+
+    def __init__(self, dtype=None):
+        self.dtype = None if dtype is None else numpy.dtype(dtype)
         self.params = {}
         self.grads = {}
 
@@ -44,14 +63,15 @@ class Layer:
         return type(self).__name__ + "()"
 
     def _check_input(self, x, width=None):
-        """Raise a clear error unless x is a 2-D array of this layer's dtype (and width)."""
+        """Raise a clear error unless x is a 2-D floating array (of this layer's dtype and width)."""
         shape = getattr(x, "shape", None)
         if shape is None or len(shape) != 2:
             raise ValueError(f"{self!r}: expected a 2-D input of shape (B, {width or 'I'}), "
                              f"got {'shape ' + str(shape) if shape is not None else type(x).__name__}")
         if width is not None and shape[1] != width:
             raise ValueError(f"{self!r}: expected input of shape (B, {width}), got {tuple(shape)}")
-        if x.dtype != self.dtype:
+        _check_floating(self, x)
+        if self.dtype is not None and x.dtype != self.dtype:
             raise TypeError(f"{self!r}: expected {self.dtype} input, got {x.dtype}; build the "
                             f"layer with dtype={x.dtype} or cast the input with .astype()")
 
@@ -71,6 +91,13 @@ class Layer:
         return value
 
 
+def _positive(layer_name, **sizes):
+    """Refuse sizes that are not whole numbers ≥ 1 at construction, naming the argument."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
+            raise ValueError(f"{layer_name}: {name} must be a whole number ≥ 1, got {value!r}")
+
+
 def _uniform(rng, irange, shape, dtype):
     """Weights uniform in [-irange, irange], drawn on the host, moved to the backend."""
     rng = numpy.random.default_rng(rng) if not isinstance(rng, numpy.random.Generator) else rng
@@ -78,10 +105,11 @@ def _uniform(rng, irange, shape, dtype):
 
 
 class Dense(Layer):
-    """Affine map y = x W + b, with W (I, O) and b (O,)."""
+    """Affine map y = x W + b, with W (I, O) and b (O,).  Derivation: docs/derivations.md#dense"""
 
     def __init__(self, n_in, n_out, irange=0.05, rng=None, dtype="float32"):
         super().__init__(dtype)
+        _positive(type(self).__name__, n_in=n_in, n_out=n_out)
         self.n_in, self.n_out = n_in, n_out
         self.params["W"] = _uniform(rng, irange, (n_in, n_out), self.dtype)    # (I, O)
         self.params["b"] = backend.xp.zeros(n_out, dtype=self.dtype)          # (O,)
@@ -98,44 +126,44 @@ class Dense(Layer):
         self.params["b"][...] = b
 
     def forward(self, x, train=True):
-        """y = x W + b."""
+        """y_bj = Σ_i x_bi W_ij + b_j."""
         self._check_input(x, self.n_in)
         self.x = x                                          # (B, I), for ∂L/∂W
         return x @ self.params["W"] + self.params["b"]      # (B, O)
 
     def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """∂L/∂W = xᵀ dy,  ∂L/∂b = Σ_batch dy,  ∂L/∂x = dy Wᵀ."""
-        x = self._cached("x", dy, self.n_out, rows)
+        """∂L/∂W = xᵀ dy,  ∂L/∂b = Σ_b dy,  ∂L/∂x = dy Wᵀ.  (docs/derivations.md#dense)"""
+        x = self._cached("x", dy, self.n_out, rows)        # (B, I)
         if param_grads:
-            self.grads["W"] = x.T @ dy                      # (I, O)
+            self.grads["W"] = x.T @ dy                      # (I, O) summed over the batch by the product
             self.grads["b"] = dy.sum(axis=0)                # (O,)
         return dy @ self.params["W"].T if input_grad else None   # (B, I)
 
 
 class ReLU(Layer):
-    """Rectified linear unit y = max(0, x), elementwise."""
+    """Rectified linear unit y = max(0, x), elementwise.  Derivation: docs/derivations.md#relu"""
 
-    def __init__(self, dtype="float32"):
-        super().__init__(dtype)
+    def __init__(self):
+        super().__init__()
         self.y = None
 
     def forward(self, x, train=True):
         """y = max(0, x)."""
         self._check_input(x)
-        self.y = backend.xp.maximum(x, 0)                   # (B, I)
+        self.y = backend.xp.maximum(x, 0)                   # (B, I), same dtype as x
         return self.y
 
-    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """∂L/∂x = dy · 1[x > 0]  (we take the derivative at x = 0 to be 0)."""
+    def backward(self, dy, rows=None):
+        """∂L/∂x = dy · 1[x > 0]  (the derivative at x = 0 is taken to be 0).  (docs/derivations.md#relu)"""
         y = self._cached("y", dy, rows=rows)
-        return dy * (y > 0) if input_grad else None         # (B, I); y > 0 exactly where x > 0
+        return dy * (y > 0)                                 # (B, I); y > 0 exactly where x > 0
 
 
 class Sigmoid(Layer):
-    """Logistic sigmoid y = σ(x) = 1 / (1 + e^(−x)), elementwise."""
+    """Logistic sigmoid y = σ(x) = 1 / (1 + e^(−x)), elementwise.  Derivation: docs/derivations.md#sigmoid"""
 
-    def __init__(self, dtype="float32"):
-        super().__init__(dtype)
+    def __init__(self):
+        super().__init__()
         self.y = None
 
     def forward(self, x, train=True):
@@ -144,23 +172,24 @@ class Sigmoid(Layer):
         self.y = sigmoid(x)                                 # (B, I)
         return self.y
 
-    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """∂L/∂x = dy · σ'(x) = dy · y (1 − y): the derivative reuses the output."""
+    def backward(self, dy, rows=None):
+        """∂L/∂x = dy · σ'(x) = dy · y (1 − y): the derivative reuses the output.  (docs/derivations.md#sigmoid)"""
         y = self._cached("y", dy, rows=rows)
-        return dy * y * (1 - y) if input_grad else None     # (B, I)
+        return dy * y * (1 - y)                             # (B, I)
 
 
 def sigmoid(a):
-    """σ(a), computed without overflow for any a.
+    """σ(a) = 1 / (1 + e^(−a)), computed without overflow for any a.
 
     Stability: e^(−a) overflows for a ≲ −88 in float32. Multiplying 1/(1 + e^(−a)) by
     e^a/e^a for a < 0 gives σ(a) = e^(min(a, 0)) / (1 + e^(−|a|)) for every a: both
     exponents are ≤ 0, so nothing overflows, and for a ≪ 0 the tiny e^a keeps its full
     relative precision (1 − 1/(1 + e^(−a)) would round it to 0).
-    Speed: one formula for both signs; choosing between two with xp.where costs a
-    mispredicted branch per element on a CPU, ten times the two exponentials.
+    One formula for both signs, rather than choosing between two with xp.where: on a CPU
+    a choice on random signs costs a mispredicted branch per element.
     """
     xp = backend.xp
+    # Naive:  1 / (1 + xp.exp(-a))
     return xp.exp(xp.minimum(a, 0)) / (1 + xp.exp(-xp.abs(a)))
 
 
@@ -169,10 +198,12 @@ class Maxout(Layer):
 
     z = x W + b with W (I, U·K), b (U·K,); the K pieces of unit u are the
     consecutive columns u·K … u·K + K − 1 (reshape to (B, U, K)); y_u = max_k z_{u,k}.
+    Derivation: docs/derivations.md#maxout
     """
 
     def __init__(self, n_in, units, pieces, irange=0.005, rng=None, dtype="float32"):
         super().__init__(dtype)
+        _positive(type(self).__name__, n_in=n_in, units=units, pieces=pieces)
         self.n_in, self.units, self.pieces = n_in, units, pieces
         self.params["W"] = _uniform(rng, irange, (n_in, units * pieces), self.dtype)  # (I, U·K)
         self.params["b"] = backend.xp.zeros(units * pieces, dtype=self.dtype)        # (U·K,)
@@ -182,40 +213,39 @@ class Maxout(Layer):
         return f"Maxout({self.n_in}→{self.units}×{self.pieces})"
 
     def forward(self, x, train=True):
-        """z = x W + b;  y_u = max_k z_{u,k}."""
+        """z = x W + b;  y_u = max_k z_{u,k};  k*_u = the first k that attains it."""
         xp = backend.xp
         self._check_input(x, self.n_in)
-        z = (x @ self.params["W"] + self.params["b"])        # (B, U·K)
-        z = z.reshape(x.shape[0], self.units, self.pieces)   # (B, U, K)
-        # The max over pieces, one piece at a time: K − 1 elementwise steps over (B, U) are
-        # ~10× faster than argmax/max reductions along a short last axis. A strict ">"
-        # keeps the earlier piece at a tie, so ``winner`` is the first maximal piece.
-        y = z[:, :, 0].copy()                                # (B, U) running max
-        winner = xp.zeros(y.shape, dtype=xp.int8)            # (B, U) its piece
+        z = x @ self.params["W"] + self.params["b"]           # (B, U·K)
+        z = z.reshape(x.shape[0], self.units, self.pieces)    # (B, U, K)
+        # Textbook:  winner = z.argmax(axis=2);  y = z.max(axis=2)
+        # The same, piece by piece: NumPy's reductions along a short last axis are slow (argmax
+        # and max of the paper's (200, 240, 5) take 2.6 ms, these K − 1 passes 0.3 ms; see
+        # BENCHMARKS.md). tests/test_layers.py checks that both give identical y and winner.
+        y = z[:, :, 0].copy()                                 # (B, U) the best piece so far
+        winner = xp.zeros(y.shape, dtype=numpy.intp)             # (B, U) its index k*
         for k in range(1, self.pieces):
-            better = z[:, :, k] > y                          # (B, U) bool
-            # Pieces come in increasing k, so the newest winner has the largest index:
-            # max(winner, k·better) records it (branch-free, unlike xp.where).
-            xp.maximum(winner, better * xp.int8(k), out=winner)
+            better = z[:, :, k] > y                           # (B, U); strict, so a tie keeps the earlier piece
+            # winner = xp.where(better, k, winner), branch-free: k exceeds every index so far
+            xp.maximum(winner, better * k, out=winner)
             xp.maximum(y, z[:, :, k], out=y)
-        self.x = x                                           # (B, I), for ∂L/∂W
-        self.winner = winner                                 # (B, U), the piece that won
+        self.x = x                                            # (B, I), for ∂L/∂W
+        self.winner = winner                                  # (B, U), for ∂L/∂z
         return y
 
     def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """∂L/∂z_{u,k} = dy_u if piece k won unit u, else 0; then as Dense on z.
+        """∂L/∂z_{u,k} = dy_u · 1[k = k*_u]; then ∂L/∂W = xᵀ dz, ∂L/∂b = Σ_b dz, ∂L/∂x = dz Wᵀ.
 
         At a tie the first maximal piece takes the whole gradient (one valid subgradient).
+        (docs/derivations.md#maxout)
         """
         xp = backend.xp
-        x = self._cached("x", dy, self.units, rows)
+        x = self._cached("x", dy, self.units, rows)                      # (B, I)
         winner = self.winner if rows is None else self.winner[rows]      # (B, U)
         B, U, K = x.shape[0], self.units, self.pieces
-        # Scatter dy_u into the column of unit u's winning piece, u·K + k*, of a zero (B, U·K).
-        column = xp.arange(U) * K + winner                               # (B, U)
-        flat = (xp.arange(B)[:, None] * (U * K) + column).reshape(-1)    # (B·U,) positions in dz
-        dz = xp.zeros((B, U * K), dtype=dy.dtype)                        # (B, U·K)
-        dz.reshape(-1)[flat] = dy.reshape(-1)
+        dz = xp.zeros((B, U, K), dtype=dy.dtype)                         # (B, U, K) zero but at the winners
+        dz[xp.arange(B)[:, None], xp.arange(U), winner] = dy             # dz[b, u, k*_bu] = dy[b, u]
+        dz = dz.reshape(B, U * K)                                        # (B, U·K), columns as in W
         if param_grads:
             self.grads["W"] = x.T @ dz                                   # (I, U·K)
             self.grads["b"] = dz.sum(axis=0)                             # (U·K,)
@@ -228,11 +258,11 @@ class Dropout(Layer):
     Training: y = x · m with m_i = scale · Bernoulli(p), scale = 1/p by default so
     that E[y] = x. At train=False it is the identity (no mask, no scale).
     ``rng`` is a generator of the active backend; the trainer sets it so that
-    masks are reproducible and checkpointed.
+    masks are reproducible and checkpointed.  Derivation: docs/derivations.md#dropout
     """
 
-    def __init__(self, include_prob, scale=None, rng=None, dtype="float32"):
-        super().__init__(dtype)
+    def __init__(self, include_prob, scale=None, rng=None):
+        super().__init__()
         if not 0 < include_prob <= 1:
             raise ValueError(f"Dropout: include_prob must be in (0, 1], got {include_prob}")
         self.include_prob = include_prob
@@ -249,11 +279,13 @@ class Dropout(Layer):
         if not train:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=self.dtype) < self.include_prob   # (B, I) bool
-        self.mask = keep * self.dtype.type(self.scale)                         # (B, I)
+        # The generators draw float32 or float64 only; a float16 input compares float32 draws.
+        draw = x.dtype if x.dtype in (numpy.float32, numpy.float64) else numpy.float32
+        keep = self.rng.random(x.shape, dtype=draw) < self.include_prob   # (B, I) bool
+        self.mask = keep * x.dtype.type(self.scale)                        # (B, I), x's dtype
         return x * self.mask
 
-    def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """∂L/∂x = dy · m: a dropped input had no effect on L."""
+    def backward(self, dy, rows=None):
+        """∂L/∂x = dy · m: a dropped input had no effect on L.  (docs/derivations.md#dropout)"""
         mask = self._cached("mask", dy, rows=rows)
-        return dy * mask if input_grad else None                              # (B, I)
+        return dy * mask                                                  # (B, I)

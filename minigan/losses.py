@@ -13,6 +13,7 @@ and has the interface
 
 Shapes: pred is (B, 1) for a discriminator output, or any shape; N = pred.size.
 Notation: D = σ(a), where a is D's logit (the input of its final sigmoid).
+Every gradient below is derived in docs/derivations.md.
 """
 from . import backend
 from .layers import sigmoid
@@ -25,6 +26,7 @@ def _softplus(a):
     and e^(−|a|) ≤ 1, nothing overflows, and log1p keeps precision when e^(−|a|) is tiny.
     """
     xp = backend.xp
+    # Naive:  xp.log(1 + xp.exp(a))
     return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
 
 
@@ -57,10 +59,11 @@ class BCE(_Loss):
     """Binary cross-entropy on probabilities p = D(x) ∈ (0, 1):
 
         L = −(1/N) Σ [t log p + (1 − t) log(1 − p)]
-        ∂L/∂p = (1/N) (p − t) / (p (1 − p))
+        ∂L/∂p = (1/N) (p − t) / (p (1 − p)),  evaluated at the clipped p
 
     Stability: p is clipped to [eps, 1 − eps] so log(0) never occurs; prefer
     BCEWithLogits, which needs no clipping, whenever the logit is at hand.
+    Derivation: docs/derivations.md#bce-on-probabilities
     """
 
     def __init__(self, eps=1e-7):
@@ -70,6 +73,8 @@ class BCE(_Loss):
     def forward(self, pred, target):
         xp = backend.xp
         self.target = self._targets(pred, target)
+        # Naive: no clip, and log 0 = −inf at p = 0 or 1. Clipped to [eps, 1 − eps], each entry's
+        # loss is at most −log(eps) (16.1 nats at the default 1e-7) and ∂L/∂p stays finite.
         self.pred = xp.clip(pred, self.eps, 1 - self.eps)     # (B, 1) or any shape
         p, t = self.pred, self.target
         return -(t * xp.log(p) + (1 - t) * xp.log(1 - p)).mean()
@@ -87,6 +92,7 @@ class BCEWithLogits(_Loss):
 
     The sigmoid and the log cancel analytically, so the gradient is the simple
     difference σ(a) − t and stays finite for any logit, ±1e4 included.
+    Derivation: docs/derivations.md#bce-on-logits
     """
 
     def __init__(self):
@@ -95,6 +101,7 @@ class BCEWithLogits(_Loss):
     def forward(self, pred, target):
         self.target = self._targets(pred, target)
         self.pred = pred                                        # (B, 1) logits a
+        # Naive:  −(t log σ(a) + (1 − t) log(1 − σ(a))).mean(), which is −inf·0 for a ≈ ±100
         return (_softplus(pred) - self.target * pred).mean()
 
     def backward(self):
@@ -112,6 +119,7 @@ class MinimaxGeneratorLoss(_Loss):
     the gradient −D(G(z))/N vanishes: G learns nothing. The paper therefore
     recommends the non-saturating objective below; this one is kept to show why.
     ``target`` is accepted for interface symmetry and ignored.
+    Derivation: docs/derivations.md#generator-objectives
     """
 
     def __init__(self):
@@ -138,6 +146,7 @@ class NonSaturatingGeneratorLoss(_Loss):
     strong, exactly where the minimax objective's gradient vanishes. It equals
     BCEWithLogits with target 1, which is how the released code computed it.
     ``target`` is accepted for interface symmetry and ignored.
+    Derivation: docs/derivations.md#generator-objectives
     """
 
     def __init__(self):

@@ -23,27 +23,36 @@ class Sequential:
         return x
 
     def backward(self, dy, param_grads=True, input_grad=True, rows=None):
-        """Given ∂L/∂y, fill every layer's grads and return ∂L/∂x.
+        """Given ∂L/∂y, fill every layer's grads and return ∂L/∂x: the chain rule, layer by layer.
 
-        param_grads=False: only ∂L/∂x is wanted (the layers' grads are left as they were).
-        input_grad=False: ∂L/∂x is not wanted, and None is returned.
+        Textbook:  for layer in reversed(self.layers): dy = layer.backward(dy);  return dy
+
+        Three options save work nobody reads (docs/derivations.md#sequential):
+        param_grads=False: only ∂L/∂x is wanted; the layers' grads are left as they were.
+        input_grad=False: ∂L/∂x is not wanted, and None is returned. Then the walk ends at
+            the lowest layer with parameters, which skips its own ∂L/∂(input): nothing below
+            it needs a gradient. (D starts with a Dropout; walking on down would compute the
+            first Maxout's ∂/∂input, a (2B, U·K) × (U·K, 784) product, only to drop it.)
         rows: dy covers only these rows of the last forward batch (the rest have zero
-        gradient); ∂L/∂x is returned for those rows only.
-
-        The walk stops as soon as nobody below needs a gradient: when ∂L/∂x is not
-        wanted, it ends at the lowest layer with parameters, which then skips its own
-        ∂L/∂(input). (D starts with a Dropout, so ending at layer 0 would still compute
-        the first Maxout's ∂/∂input, a (2B, U·K) × (U·K, 784) product, only to drop it.)
+            gradient); ∂L/∂x is returned for those rows only.
+        A layer is passed only the options it is asked for, so a layer of your own that
+        takes backward(dy) alone works in any Sequential that is not asked to save work.
         """
         if input_grad:
-            lowest = 0                                 # ∂L/∂x is wanted: walk all the way down
+            lowest = 0                                 # walk all the way down
         elif param_grads:
-            lowest = self._lowest_with_params()        # the last layer with grads to fill
+            lowest = self._lowest_with_params()        # stop at the last layer with grads to fill
         else:
-            lowest = len(self.layers)                  # nothing is wanted
+            lowest = len(self.layers)                  # nothing is wanted: no walk at all
         for i in range(len(self.layers) - 1, lowest - 1, -1):
-            dy = self.layers[i].backward(dy, param_grads=param_grads, input_grad=i > lowest or input_grad,
-                                         rows=rows)
+            layer, options = self.layers[i], {}
+            if rows is not None:
+                options["rows"] = rows
+            if layer.params and not param_grads:
+                options["param_grads"] = False
+            if layer.params and i == lowest and not input_grad:
+                options["input_grad"] = False
+            dy = layer.backward(dy, **options)
         return dy if input_grad else None
 
     def _lowest_with_params(self):

@@ -10,14 +10,13 @@ Adam is here as the modern default learners will want to compare against.
 Optimizers update parameters *in place* (the arrays the layers hold), so no
 layer ever needs to be told that its weights changed.
 """
-import math
 from dataclasses import dataclass
 
 from . import backend
 
 
 class SGD:
-    """Stochastic gradient descent with classic (heavy-ball) momentum."""
+    """Stochastic gradient descent with classic (heavy-ball) momentum.  Derivation: docs/derivations.md#momentum-sgd"""
 
     def __init__(self, params_and_grads, lr=0.1, momentum=0.0):
         self.pairs = params_and_grads            # callable returning (param, grad) pairs
@@ -25,19 +24,21 @@ class SGD:
         self.velocity = None
 
     def step(self):
-        """v ← μ v − η g;  θ ← θ + v  (one update of every parameter)."""
+        """v ← μ v − η g;  θ ← θ + v  (one update of every parameter).  (docs/derivations.md#momentum-sgd)"""
         pairs = list(self.pairs())
         if self.velocity is None:
             self.velocity = [backend.xp.zeros_like(p) for p, _ in pairs]
+        if not self.lr > 0:
+            raise ValueError(f"SGD: the learning rate η must be > 0, got {self.lr}; "
+                             f"to freeze a network, do not call its optimizer's step()")
         for (param, grad), v in zip(pairs, self.velocity):
-            if self.lr == 0:                     # η = 0: only the momentum decays
-                v *= self.momentum
-            else:
-                # μv − ηg, computed in place as −η (g − (μ/η) v): three passes over v and no
-                # temporary array for ηg (which would be the size of θ, 15 MB a step here).
-                v *= -self.momentum / self.lr
-                v += grad
-                v *= -self.lr
+            # Textbook:  v[...] = self.momentum * v - self.lr * grad
+            # The same as −η (g − (μ/η) v), in three in-place passes: the textbook line makes two
+            # temporaries the size of θ (μv and ηg, 15 MB each in the paper's G), which cost 11%
+            # of the paper's step (BENCHMARKS.md). test_optim.py checks that both agree.
+            v *= -self.momentum / self.lr
+            v += grad
+            v *= -self.lr
             param += v
 
     def state(self):
@@ -58,6 +59,8 @@ class Adam:
 
         m ← β1 m + (1 − β1) g        v ← β2 v + (1 − β2) g²
         θ ← θ − η m̂ / (√v̂ + ε),      m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)
+
+    Derivation of the bias corrections: docs/derivations.md#adam
     """
 
     def __init__(self, params_and_grads, lr=2e-4, beta1=0.5, beta2=0.999, eps=1e-8):
@@ -66,20 +69,20 @@ class Adam:
         self.t, self.m, self.v = 0, None, None
 
     def step(self):
+        """One Adam update of every parameter (formulas in the class docstring)."""
         xp = backend.xp
         pairs = list(self.pairs())
         if self.m is None:
             self.m = [xp.zeros_like(p) for p, _ in pairs]
             self.v = [xp.zeros_like(p) for p, _ in pairs]
         self.t += 1
-        # Fold both bias corrections into one step size (same result, fewer temporaries).
-        step = self.lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        b1, b2, t = self.beta1, self.beta2, self.t
         for (param, grad), m, v in zip(pairs, self.m, self.v):
-            m *= self.beta1
-            m += (1 - self.beta1) * grad
-            v *= self.beta2
-            v += (1 - self.beta2) * grad * grad
-            param -= step * m / (xp.sqrt(v) + self.eps)
+            m[...] = b1 * m + (1 - b1) * grad                # moving average of g
+            v[...] = b2 * v + (1 - b2) * grad * grad         # moving average of g²
+            m_hat = m / (1 - b1 ** t)                        # bias corrections: m and v start at 0
+            v_hat = v / (1 - b2 ** t)
+            param -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
     def state(self):
         out = {"t": backend.xp.asarray(self.t)}
@@ -99,7 +102,7 @@ class Adam:
 
 @dataclass
 class ExponentialDecay:
-    """η_t = max(η_min, η_0 / d^t) after t steps (pylearn2's ExponentialDecay)."""
+    """η_t = max(η_min, η_0 / d^t) after t steps (pylearn2's ExponentialDecay; docs/derivations.md#schedules)."""
     lr0: float = 0.1          # η_0, the initial learning rate
     decay: float = 1.000004   # d, the divisor applied after every step
     min_lr: float = 1e-6      # η_min, the floor
@@ -114,7 +117,8 @@ class ExponentialDecay:
 
 @dataclass
 class LinearMomentum:
-    """μ rises linearly from μ0 at epoch ``start`` to μ1 at epoch ``saturate`` (pylearn2's MomentumAdjustor)."""
+    """μ rises linearly from μ0 at epoch ``start`` to μ1 at epoch ``saturate``
+    (pylearn2's MomentumAdjustor; docs/derivations.md#schedules)."""
     mu0: float = 0.5          # μ before ``start``
     mu1: float = 0.7          # μ from ``saturate`` on
     start: int = 1            # first epoch of the ramp

@@ -21,7 +21,7 @@ def mlp(sizes, rng=0, dtype="float32"):
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Dense(n_in, n_out, irange=1 / math.sqrt(n_in), rng=rng, dtype=dtype))
         if i < len(sizes) - 2:
-            layers.append(ReLU(dtype))
+            layers.append(ReLU())
     return Sequential(layers)
 
 
@@ -56,7 +56,7 @@ class ToyGAN:
         make = (lambda net, lr: Adam(net.params_and_grads, lr, beta1=0.5)) if optimizer == "adam" \
             else (lambda net, lr: SGD(net.params_and_grads, lr, 0.5))
         self.opt_g, self.opt_d = make(self.G, lr_g), make(self.D, lr_d)
-        self.cfg = gan.Config(g_objective=objective)
+        self.g_loss = gan.generator_loss(objective)
         self.host = numpy.random.default_rng([seed, 3])
         self.steps = 0
 
@@ -74,7 +74,7 @@ class ToyGAN:
     def step(self):
         """One iteration of Algorithm 1: k steps of D, then one step of G (``gan.algorithm1_step``)."""
         xs, zs = zip(*[(self.data(self.batch), self.noise(self.batch)) for _ in range(self.k)])
-        gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(self.batch), self.opt_g, self.opt_d, self.cfg)
+        gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(self.batch), self.opt_g, self.opt_d, self.g_loss)
         self.steps += 1
 
     def generate(self, z):

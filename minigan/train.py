@@ -81,6 +81,7 @@ class Trainer:
         make = (lambda net: SGD(net.params_and_grads, cfg.lr, cfg.momentum)) if cfg.optimizer == "sgd" \
             else (lambda net: Adam(net.params_and_grads, cfg.lr))
         self.opt_g, self.opt_d = make(self.G), make(self.D)
+        self.g_loss = gan.generator_loss(cfg.g_objective)                       # G's objective
         self.lr_at = ExponentialDecay(cfg.lr, cfg.lr_decay, cfg.min_lr)
         self.mu_at = LinearMomentum(cfg.momentum, cfg.final_momentum, cfg.momentum_start, cfg.momentum_saturate)
         self.host_rng = numpy.random.default_rng([cfg.seed, 3])                  # data order
@@ -127,10 +128,11 @@ class Trainer:
         cfg = self.cfg
         if cfg.update == "released":
             stats = gan.released_step(self.G, self.D, self.next_batch(), self.noise(),
-                                      self.opt_g, self.opt_d, cfg)
+                                      self.opt_g, self.opt_d, self.g_loss)
         else:
             xs, zs = zip(*[(self.next_batch(), self.noise()) for _ in range(cfg.k)])
-            stats = gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(), self.opt_g, self.opt_d, cfg)
+            stats = gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(), self.opt_g, self.opt_d,
+                                        self.g_loss)
         self.step += 1
         for key in self.sums:
             self.sums[key] = self.sums[key] + stats[key]      # stays on the device: no sync per step

@@ -34,8 +34,8 @@ def test_full_check_finds_the_wrong_entry(xp):
 @pytest.mark.parametrize("mode", ["full", "random"])
 def test_both_modes_reject_a_wrong_scale(xp, mode):
     x = xp.asarray(numpy.random.default_rng(1).uniform(0.1, 1, (3, 4)))
-    assert not gradcheck.check_layer(WrongScale("float64"), x, mode=mode).passed(1e-6)
-    assert gradcheck.check_layer(ReLU("float64"), x, mode=mode).passed(1e-6)
+    assert not gradcheck.check_layer(WrongScale(), x, mode=mode).passed(1e-6)
+    assert gradcheck.check_layer(ReLU(), x, mode=mode).passed(1e-6)
 
 
 def test_random_mode_passes_a_right_layer_cheaply(xp):
@@ -51,13 +51,20 @@ def test_numerical_gradient_of_a_known_function(xp):
     assert backend.to_numpy(x).tolist() == [1.0, -2.0, 0.5]        # restored exactly
 
 
+def test_numerical_gradient_of_a_transposed_array(xp):
+    """A non-contiguous x (here a transpose) must be perturbed in place too, not a copy of it."""
+    x = xp.asarray([[1.0, -2.0], [0.5, 3.0]]).T                    # (2, 2), Fortran order
+    grad = gradcheck.numerical_gradient(lambda: (x ** 3).sum(), x)
+    assert numpy.allclose(grad, 3 * backend.to_numpy(x) ** 2, rtol=1e-9)
+
+
 def test_float32_is_refused(xp):
     with pytest.raises(TypeError, match="float64"):
         gradcheck.check_layer(Dense(2, 2), xp.ones((1, 2), dtype=xp.float32))
 
 
 def test_kink_distance(xp):
-    assert gradcheck.kink_distance(ReLU("float64"), xp.asarray([[0.3, -0.2]])) == pytest.approx(0.2)
+    assert gradcheck.kink_distance(ReLU(), xp.asarray([[0.3, -0.2]])) == pytest.approx(0.2)
     layer = Maxout(1, 1, 2, dtype="float64")
     layer.params["W"][...] = xp.asarray([[1.0, 1.5]])
     assert gradcheck.kink_distance(layer, xp.asarray([[2.0]])) == pytest.approx(1.0)

@@ -1,28 +1,12 @@
 """Layers: finite-difference checks of every backward pass, semantics, dtypes, misuse."""
 import numpy
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from minigan import backend, gradcheck
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid, sigmoid
-
-TOL = 1e-6    # float64 central differences agree to ~1e-9; a wrong formula is off by O(1)
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-@st.composite
-def batches(draw, max_width=32, low=-2.0, high=2.0):
-    """A float64 input (B, I) with B in 1..16 and I in 1..max_width; values drawn by hypothesis."""
-    shape = (draw(st.integers(1, 16)), draw(st.integers(1, max_width)))
-    return draw(arrays(numpy.float64, shape, elements=st.floats(low, high, allow_nan=False)))
-
-
-def away_from_zero(x, margin=0.01):
-    """Move entries within ``margin`` of 0 out to ±margin: ReLU's kink is not judged (see gradcheck)."""
-    return numpy.where(numpy.abs(x) < margin, numpy.where(x < 0, -margin, margin), x)
+from minigan.testing import SETTINGS, TOL, away_from_kinks, batches
 
 
 def randomize_bias(layer, seed):
@@ -43,14 +27,14 @@ def test_dense_gradients(xp, x, n_out, seed):
 @SETTINGS
 @given(x=batches(), seed=st.integers(0, 2**16))
 def test_relu_gradients(xp, x, seed):
-    report = gradcheck.check_layer(ReLU("float64"), xp.asarray(away_from_zero(x)), seed=seed)
+    report = gradcheck.check_layer(ReLU(), xp.asarray(away_from_kinks(x)), seed=seed)
     assert report.passed(TOL), report
 
 
 @SETTINGS
 @given(x=batches(low=-6, high=6), seed=st.integers(0, 2**16))
 def test_sigmoid_gradients(xp, x, seed):
-    report = gradcheck.check_layer(Sigmoid("float64"), xp.asarray(x), seed=seed)
+    report = gradcheck.check_layer(Sigmoid(), xp.asarray(x), seed=seed)
     assert report.passed(TOL), report
 
 
@@ -69,7 +53,7 @@ def test_maxout_gradients(xp, x, units, pieces, seed):
 @SETTINGS
 @given(x=batches(), p=st.sampled_from([0.2, 0.5, 0.8, 1.0]), seed=st.integers(0, 2**16))
 def test_dropout_gradients(xp, x, p, seed):
-    report = gradcheck.check_layer(Dropout(p, dtype="float64"), xp.asarray(x), seed=seed)
+    report = gradcheck.check_layer(Dropout(p), xp.asarray(x), seed=seed)
     assert report.passed(TOL), report
 
 
@@ -129,7 +113,7 @@ def test_maxout_tie_goes_to_first_piece(xp):
 
 
 def test_relu_derivative_at_zero_is_zero(xp):
-    layer = ReLU("float64")
+    layer = ReLU()
     layer.forward(xp.asarray([[0.0, -1.0, 2.0]]))
     assert backend.to_numpy(layer.backward(xp.ones((1, 3)))).tolist() == [[0.0, 0.0, 1.0]]
 
@@ -159,8 +143,8 @@ def test_dropout_custom_scale_and_eval_identity(xp):
     assert layer.forward(x, train=False) is x
 
 
-@pytest.mark.parametrize("make", [lambda d: Dense(3, 2, dtype=d), lambda d: ReLU(d), lambda d: Sigmoid(d),
-                                  lambda d: Maxout(3, 2, 2, dtype=d), lambda d: Dropout(0.5, dtype=d)])
+@pytest.mark.parametrize("make", [lambda d: Dense(3, 2, dtype=d), lambda d: ReLU(), lambda d: Sigmoid(),
+                                  lambda d: Maxout(3, 2, 2, dtype=d), lambda d: Dropout(0.5)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_layers_preserve_dtype(xp, make, dtype):
     layer = make(dtype)
@@ -197,6 +181,49 @@ def test_wrong_dtype_says_how_to_fix(xp):
         Dense(2, 2).forward(xp.ones((1, 2)))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("make", [ReLU, Sigmoid, lambda: Dropout(0.5, rng=0)], ids=["ReLU", "Sigmoid", "Dropout"])
+def test_layers_without_parameters_take_any_floating_dtype(xp, make, dtype):
+    """Built with their defaults, ReLU(), Sigmoid() and Dropout(p) return the dtype they are given:
+    float64 in, float64 out (what a gradient check needs)."""
+    layer = make()
+    x = xp.asarray(numpy.random.default_rng(0).normal(size=(4, 6)), dtype=dtype)
+    y = layer.forward(x)
+    assert y.dtype == dtype and y.shape == (4, 6)
+    assert layer.backward(xp.ones_like(y)).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("make", [ReLU, Sigmoid, lambda: Dropout(0.5), lambda: Dense(3, 2), lambda: Maxout(3, 2, 2)],
+                         ids=["ReLU", "Sigmoid", "Dropout", "Dense", "Maxout"])
+def test_non_floating_input_says_to_cast(xp, make, dtype):
+    with pytest.raises(TypeError, match=rf"expected a floating-point input, got {dtype}; cast it first"):
+        make().forward(xp.ones((2, 3), dtype=dtype))
+
+
+def test_maxout_works_for_many_pieces(xp):
+    """More pieces than an int8 can count (the winner index once overflowed at K = 128)."""
+    layer = Maxout(3, 2, 200, irange=1.0, rng=0, dtype="float64")
+    x = xp.asarray(numpy.random.default_rng(1).normal(size=(4, 3)))
+    y = backend.to_numpy(layer.forward(x))
+    z = backend.to_numpy(x @ layer.params["W"]).reshape(4, 2, 200)      # biases are 0
+    assert numpy.array_equal(y, z.max(axis=2))
+    assert numpy.array_equal(backend.to_numpy(layer.winner), z.argmax(axis=2))
+    assert backend.to_numpy(layer.winner).max() > 127                   # some winner beyond int8
+
+
+@pytest.mark.parametrize("args, name", [((4, 3, 0), "pieces"), ((4, 0, 3), "units"), ((0, 3, 3), "n_in"),
+                                        ((4, 2.5, 3), "units")])
+def test_maxout_refuses_bad_sizes_at_construction(args, name):
+    with pytest.raises(ValueError, match=rf"Maxout: {name} must be a whole number ≥ 1, got"):
+        Maxout(*args)
+
+
+def test_dense_refuses_bad_sizes_at_construction():
+    with pytest.raises(ValueError, match=r"Dense: n_out must be a whole number ≥ 1, got 0"):
+        Dense(3, 0)
+
+
 @pytest.mark.parametrize("layer", [Dense(2, 2), ReLU(), Sigmoid(), Maxout(2, 2, 2), Dropout(0.5)],
                          ids=repr)
 def test_backward_before_forward(layer):
@@ -223,9 +250,8 @@ def test_dropout_rejects_bad_probability():
         Dropout(1.5)
 
 
-@pytest.mark.parametrize("make", [lambda: Dense(5, 4, 1.0, 0, "float64"), lambda: Maxout(5, 2, 3, 1.0, 0, "float64"),
-                                  lambda: ReLU("float64"), lambda: Sigmoid("float64"), lambda: Dropout(0.5, rng=0, dtype="float64")],
-                         ids=["Dense", "Maxout", "ReLU", "Sigmoid", "Dropout"])
+@pytest.mark.parametrize("make", [lambda: Dense(5, 4, 1.0, 0, "float64"), lambda: Maxout(5, 2, 3, 1.0, 0, "float64")],
+                         ids=["Dense", "Maxout"])
 def test_work_saving_switches_change_nothing_else(xp, make):
     layer = make()
     x = xp.asarray(numpy.random.default_rng(0).normal(size=(3, 5)))
@@ -242,7 +268,7 @@ def test_work_saving_switches_change_nothing_else(xp, make):
 
 
 @pytest.mark.parametrize("make", [lambda: Dense(5, 4, 1.0, 0, "float64"), lambda: Maxout(5, 2, 3, 1.0, 0, "float64"),
-                                  lambda: ReLU("float64"), lambda: Sigmoid("float64"), lambda: Dropout(0.5, rng=0, dtype="float64")],
+                                  lambda: ReLU(), lambda: Sigmoid(), lambda: Dropout(0.5, rng=0)],
                          ids=["Dense", "Maxout", "ReLU", "Sigmoid", "Dropout"])
 def test_rows_switch_equals_zero_padding(xp, make):
     """backward(dy_rows, rows=slice(2, None)) is backward of dy with zeros in rows 0-1, restricted to rows 2-."""

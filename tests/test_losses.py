@@ -3,24 +3,12 @@ import math
 
 import numpy
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from minigan import backend, gradcheck
 from minigan.losses import BCE, BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
-
-TOL = 1e-6
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-shapes = st.tuples(st.integers(1, 16), st.integers(1, 32))
-
-
-@st.composite
-def logits_and_targets(draw, low=-8.0, high=8.0):
-    shape = draw(shapes)
-    a = draw(arrays(numpy.float64, shape, elements=st.floats(low, high)))
-    t = draw(arrays(numpy.float64, shape, elements=st.sampled_from([0.0, 1.0]) | st.floats(0, 1)))
-    return a, t
+from minigan.testing import SETTINGS, TOL, logits_and_targets
 
 
 @SETTINGS

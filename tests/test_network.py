@@ -1,7 +1,7 @@
 """Sequential: chain rule through layers, and the GAN composition D(G(z)) with respect to θ_g."""
 import numpy
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import backend, gradcheck
@@ -9,8 +9,7 @@ from minigan.gan import Config, paper_discriminator, paper_generator
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from minigan.losses import NonSaturatingGeneratorLoss
 from minigan.network import Sequential
-
-TOL = 1e-6
+from minigan.testing import SETTINGS, TOL
 
 
 def small_gan(seed):
@@ -27,18 +26,18 @@ def small_gan(seed):
     return G, D
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@SETTINGS
 @given(seed=st.integers(0, 2**16), batch=st.integers(1, 8))
 def test_sequential_gradients(xp, seed, batch):
     rng = numpy.random.default_rng(seed)
-    net = Sequential([Dropout(0.8, dtype="float64"), Dense(5, 6, 1.0, seed, "float64"), Sigmoid("float64"),
+    net = Sequential([Dropout(0.8), Dense(5, 6, 1.0, seed, "float64"), Sigmoid(),
                       Maxout(6, 3, 2, 1.0, seed + 1, "float64"), Dense(3, 2, 1.0, seed + 2, "float64")])
     x = xp.asarray(rng.uniform(-1, 1, (batch, 5)))
     report = gradcheck.check_network(net, x, seed=seed)
     assert report.passed(TOL), report
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@SETTINGS
 @given(seed=st.integers(0, 2**16), batch=st.integers(1, 8))
 def test_generator_gradient_flows_through_discriminator(xp, seed, batch):
     """∂/∂θ_g of −mean log D(G(z)): the loss gradient enters D's logit, D.backward returns
@@ -87,7 +86,7 @@ def test_n_params_and_optimizer_pairs(xp):
 
 
 def test_sequential_switches(xp):
-    net = Sequential([Dense(3, 4, 1.0, 0, "float64"), ReLU("float64"), Dense(4, 2, 1.0, 1, "float64")])
+    net = Sequential([Dense(3, 4, 1.0, 0, "float64"), ReLU(), Dense(4, 2, 1.0, 1, "float64")])
     x = xp.asarray(numpy.random.default_rng(0).normal(size=(5, 3)))
     dy = xp.ones((5, 2))
     net.forward(x)
@@ -106,11 +105,11 @@ def test_backward_stops_at_the_lowest_layer_with_params(xp):
 
     class Spy(Dense):
         def backward(self, dy, **switches):
-            calls.append(switches["input_grad"])
+            calls.append(switches.get("input_grad", True))
             return super().backward(dy, **switches)
 
-    net = Sequential([Dropout(0.5, rng=0, dtype="float64"), Spy(3, 4, 1.0, 0, "float64"),
-                      ReLU("float64"), Dense(4, 2, 1.0, 1, "float64")])
+    net = Sequential([Dropout(0.5, rng=0), Spy(3, 4, 1.0, 0, "float64"),
+                      ReLU(), Dense(4, 2, 1.0, 1, "float64")])
     x = xp.asarray(numpy.random.default_rng(0).normal(size=(5, 3)))
     dy = xp.ones((5, 2))
     net.forward(x)

@@ -29,11 +29,12 @@ def test_sgd_momentum_by_hand(xp):
     assert float(opt.velocity[0][0]) == pytest.approx(-0.3)
 
 
-@pytest.mark.parametrize("lr", [0.1, 1e-6, 0.0])
-def test_sgd_in_place_update_equals_the_formula(xp, lr):
-    """The in-place form −η (g − (μ/η) v) gives μv − ηg to within a few float32 roundings of
-    the terms' size (as computing the formula itself in float32 would), leaves g as it was
-    (callers read gradients after the step), and η = 0 only decays v."""
+@pytest.mark.parametrize("lr", [0.1, 1e-6])
+def test_sgd_in_place_update_equals_the_textbook_line(xp, lr):
+    """SGD.step computes v ← μv − ηg as −η (g − (μ/η) v) in three in-place passes. It must give
+    the textbook line v = μv − ηg to within a few float32 roundings of the terms' size (as the
+    textbook line itself computed in float32 would), and leave g as it was (callers read
+    gradients after the step)."""
     rng = numpy.random.default_rng(0)
     theta0, v0, g0 = (rng.normal(size=(50, 40)).astype(numpy.float32) for _ in range(3))
     p, g = xp.asarray(theta0.copy()), xp.asarray(g0.copy())
@@ -41,10 +42,29 @@ def test_sgd_in_place_update_equals_the_formula(xp, lr):
     opt.velocity = [xp.asarray(v0.copy())]
     opt.step()
     mu_v, eta_g = 0.7 * v0.astype(numpy.float64), lr * g0.astype(numpy.float64)
-    tolerance = 4 * numpy.finfo(numpy.float32).eps * (abs(mu_v) + abs(eta_g))
+    tolerance = 4 * numpy.finfo(numpy.float32).eps * (abs(mu_v) + abs(eta_g))   # 4 roundings
     assert (abs(backend.to_numpy(opt.velocity[0]) - (mu_v - eta_g)) <= tolerance).all()
     assert (abs(backend.to_numpy(p) - (theta0 + mu_v - eta_g)) <= tolerance + 4e-7 * abs(theta0)).all()
     assert numpy.array_equal(backend.to_numpy(g), g0)
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1, float("nan")])
+def test_sgd_refuses_a_learning_rate_that_is_not_positive(xp, lr):
+    p, g, pairs = one_param(xp, 1.0, 2.0)
+    with pytest.raises(ValueError, match=r"SGD: the learning rate η must be > 0, got"):
+        SGD(pairs, lr=lr, momentum=0.5).step()
+    assert float(p[0]) == 1.0                                   # nothing was changed
+
+
+def test_adam_equals_the_formula_after_three_steps(xp):
+    """Three Adam steps on a constant g = 2, η = 0.1, β1 = 0.5, β2 = 0.999, ε = 1e-8: with a constant
+    gradient m̂ = g and v̂ = g² exactly at every t (the bias corrections undo the zero start), so
+    each step moves θ by −η g / (|g| + ε) = −0.1 · 2 / (2 + 1e-8) ≈ −0.1, and θ = 1 − 0.3."""
+    p, g, pairs = one_param(xp, 1.0, 2.0)
+    opt = Adam(pairs, lr=0.1, beta1=0.5, beta2=0.999, eps=1e-8)
+    for _ in range(3):
+        opt.step()
+    assert float(p[0]) == pytest.approx(1 - 3 * 0.1 * 2 / (2 + 1e-8), rel=1e-12)
 
 
 def test_adam_first_step_is_lr_times_sign(xp):

@@ -1,0 +1,396 @@
+"""minigan.testing: every property passes on minigan's layers and losses, and each one
+catches the planted bug it is meant to catch, with a message that names what went wrong."""
+import importlib
+import sys
+
+import numpy
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from minigan import backend, gradcheck
+from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
+from minigan.losses import BCE, BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
+from minigan.network import Sequential
+from minigan.testing import (
+    SETTINGS, TOL, assert_backward_linear, assert_contracts, assert_eval_deterministic,
+    assert_layer_gradients, assert_loss_gradients, assert_rows_independent, assert_vjp_identity,
+    away_from_kinks, batches, check_layer_properties, dense_configs, logits_and_targets,
+    maxout_configs, smooth_batches)
+
+
+def randomize_bias(layer, seed):
+    """Non-zero biases, so that ∂L/∂b is exercised and maxout ties at x = 0 are broken."""
+    rng = numpy.random.default_rng(seed)
+    layer.params["b"][...] = backend.asarray(rng.uniform(-1, 1, layer.params["b"].shape))
+
+
+def uniform(shape, seed=0, low=-2.0, high=2.0):
+    """A fixed float64 NumPy input, away from 0 (the kink of ReLU and LeakyReLU)."""
+    return away_from_kinks(numpy.random.default_rng(seed).uniform(low, high, shape))
+
+
+# ----------------------------------------------------------------------------- every property passes
+
+@SETTINGS
+@given(x=batches(), cfg=dense_configs())
+def test_dense_has_every_property(xp, x, cfg):
+    layer = Dense(x.shape[1], cfg["n_out"], irange=1.0, rng=cfg["seed"], dtype="float64")
+    randomize_bias(layer, cfg["seed"])
+    check_layer_properties(layer, x, seed=cfg["seed"])
+
+
+@SETTINGS
+@given(x=smooth_batches(), seed=st.integers(0, 2**16))
+def test_relu_has_every_property(xp, x, seed):
+    check_layer_properties(ReLU(), x, seed=seed)
+
+
+@SETTINGS
+@given(x=batches(low=-6, high=6), seed=st.integers(0, 2**16))
+def test_sigmoid_has_every_property(xp, x, seed):
+    check_layer_properties(Sigmoid(), x, seed=seed)
+
+
+@SETTINGS
+@given(x=batches(), cfg=maxout_configs())
+def test_maxout_has_every_property(xp, x, cfg):
+    layer = Maxout(x.shape[1], cfg["units"], cfg["pieces"], irange=1.0, rng=cfg["seed"], dtype="float64")
+    randomize_bias(layer, cfg["seed"])
+    # A direction in [−1, 1] moves a piece by at most h·(Σ|x| + 1) ≲ 7e-5 (vjp on W) and
+    # h·Σ|W| ≲ 3e-5 (on x): a gap of 1e-3 between the best two pieces is never crossed.
+    assume(gradcheck.kink_distance(layer, xp.asarray(x)) > 1e-3)
+    check_layer_properties(layer, x, seed=cfg["seed"])
+
+
+@SETTINGS
+@given(x=batches(), p=st.sampled_from([0.2, 0.5, 0.8, 1.0]), seed=st.integers(0, 2**16))
+def test_dropout_has_every_property(xp, x, p, seed):
+    check_layer_properties(Dropout(p), x, seed=seed)
+
+
+@SETTINGS
+@given(data=logits_and_targets())
+def test_bce_with_logits_gradient(xp, data):
+    assert_loss_gradients(BCEWithLogits(), *data)
+
+
+@SETTINGS
+@given(data=logits_and_targets(low=-4, high=4))
+def test_bce_on_probabilities_gradient(xp, data):
+    a, t = data
+    assert_loss_gradients(BCE(), 1 / (1 + numpy.exp(-a)), t)   # p in [0.018, 0.982], inside the clip
+
+
+@SETTINGS
+@given(data=logits_and_targets(), loss=st.sampled_from([MinimaxGeneratorLoss, NonSaturatingGeneratorLoss]))
+def test_generator_objective_gradients(xp, data, loss):
+    assert_loss_gradients(loss(), data[0], None)
+
+
+def test_a_sequential_has_every_property(xp):
+    net = Sequential([Dense(4, 5, 1.0, 0, "float64"), ReLU(), Dropout(0.5), Dense(5, 3, 1.0, 1, "float64")])
+    for layer in (net.layers[0], net.layers[3]):
+        randomize_bias(layer, 2)
+    x = xp.asarray(uniform((6, 4)))
+    assert gradcheck.network_kink_distance(net, x) > 1e-3       # no ReLU input near its kink
+    assert check_layer_properties(net, x) == ["contracts", "gradients", "linear backward", "vjp identity",
+                                              "rows independent", "eval deterministic"]
+
+
+def test_contracts_accept_float32(xp):
+    """Contracts, rows and eval need no finite differences, so they run in float32 too:
+    the dtype check is what catches a layer that silently computes in float64."""
+    x = uniform((3, 4)).astype(numpy.float32)
+    for layer in (Dense(4, 2), ReLU(), Sigmoid(), Maxout(4, 2, 3), Dropout(0.5)):
+        assert_contracts(layer, x)
+        assert_rows_independent(layer, x)
+        assert_eval_deterministic(layer, x)
+
+
+# ----------------------------------------------------------------------------- planted bugs are caught
+
+class NegatedReLU(ReLU):
+    """Wrong sign: ∂L/∂x = −dy · 1[x > 0]."""
+
+    def backward(self, dy):
+        return -super().backward(dy)
+
+
+class NegatedSigmoid(Sigmoid):
+    """Wrong sign: ∂L/∂x = −dy · y (1 − y)."""
+
+    def backward(self, dy):
+        return -super().backward(dy)
+
+
+class SigmoidWithoutOneMinusY(Sigmoid):
+    """Missing factor: σ'(x) = y (1 − y), written as y."""
+
+    def backward(self, dy):
+        return dy * self.y
+
+
+class BCEWithLogitsWithoutMean(BCEWithLogits):
+    """Missing factor: ∂L/∂a = (σ(a) − t) / N, written without the 1/N of the mean."""
+
+    def backward(self):
+        return super().backward() * self.pred.size
+
+
+class TransposedDense(Dense):
+    """Transposed weight: ∂L/∂x = dy W instead of dy Wᵀ (same shape only when I = O)."""
+
+    def backward(self, dy):
+        super().backward(dy)                       # ∂L/∂W, ∂L/∂b are right
+        return dy @ self.params["W"]
+
+
+class MaskIgnoringDropout(Dropout):
+    """Forgets the mask: ∂L/∂x = dy, as if nothing had been dropped or scaled."""
+
+    def backward(self, dy):
+        return dy
+
+
+class SquaringSigmoid(Sigmoid):
+    """Not linear in dy: uses dy·|dy| where dy belongs."""
+
+    def backward(self, dy):
+        return super().backward(dy * abs(dy))
+
+
+class SquaringBiasDense(Dense):
+    """Not linear in dy, in a parameter gradient only: ∂L/∂b = Σ_b dy², not Σ_b dy."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads["b"] = (dy * dy).sum(axis=0)
+        return dx
+
+
+class CentredReLU(ReLU):
+    """Mixes rows: y = r − mean_b r with r = max(0, x). Its gradient is right,
+    ∂L/∂r = dy − mean_b dy, then through the ReLU; but row b of y depends on every row of x."""
+
+    def forward(self, x, train=True):
+        r = super().forward(x, train)
+        return r - r.mean(axis=0)
+
+    def backward(self, dy):
+        return super().backward(dy - dy.mean(axis=0))
+
+
+@pytest.mark.parametrize("layer", [NegatedReLU(), NegatedSigmoid()], ids=lambda layer: type(layer).__name__)
+def test_a_wrong_sign_is_caught(xp, layer):
+    x = uniform((4, 5))
+    with pytest.raises(AssertionError,
+                       match=r"(?s)∂L/∂x disagrees.*worst entry: +∂L/∂x\[.*relative error: +2\.00e"):
+        assert_layer_gradients(layer, x)
+    with pytest.raises(AssertionError, match=r"(?s)not the transpose.*for ∂L/∂x.*relative error: +2\.00e"):
+        assert_vjp_identity(layer, x)
+
+
+def test_a_missing_sigmoid_factor_is_caught(xp):
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x disagrees.*relative error.*Sigmoid.*\.backward"):
+        assert_layer_gradients(SigmoidWithoutOneMinusY(), uniform((4, 5)))
+
+
+def test_a_missing_mean_in_a_loss_is_caught(xp):
+    """With N = 12 entries the analytic gradient is 12× too large: error 1 − 1/12 ≈ 0.92."""
+    a, t = numpy.random.default_rng(0).normal(size=(4, 3)), numpy.random.default_rng(1).uniform(size=(4, 3))
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂pred disagrees.*∂L/∂pred\[.*relative error: +9\.17e-01"
+                                             r".*BCEWithLogitsWithoutMean\.backward"):
+        assert_loss_gradients(BCEWithLogitsWithoutMean(), a, t)
+    assert_loss_gradients(BCEWithLogits(), a, t)
+
+
+def test_a_transposed_weight_is_caught(xp):
+    layer = TransposedDense(5, 5, irange=1.0, rng=0, dtype="float64")
+    W = backend.to_numpy(layer.params["W"])
+    assert numpy.abs(W - W.T).max() > 0.5                                  # far from symmetric
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x disagrees.*worst entry: +∂L/∂x\[.*relative error"):
+        assert_layer_gradients(layer, uniform((3, 5)))
+    with pytest.raises(AssertionError, match=r"not the transpose of forward's Jacobian, for ∂L/∂x"):
+        assert_vjp_identity(layer, uniform((3, 5)))
+
+
+def test_a_dropout_backward_that_ignores_its_mask_is_caught(xp):
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x disagrees.*relative error.*MaskIgnoringDropout\.backward"):
+        assert_layer_gradients(MaskIgnoringDropout(0.5), uniform((4, 6)))
+    with pytest.raises(AssertionError, match=r"not the transpose of forward's Jacobian, for ∂L/∂x"):
+        assert_vjp_identity(MaskIgnoringDropout(0.5), uniform((4, 6)))
+
+
+def test_a_nonlinear_backward_is_caught(xp):
+    with pytest.raises(AssertionError,
+                       match=r"(?s)not linear in dy, for ∂L/∂x:.*worst entry: +∂L/∂x\[.*relative error"):
+        assert_backward_linear(SquaringSigmoid(), uniform((4, 5)))
+    layer = SquaringBiasDense(5, 3, irange=1.0, rng=0, dtype="float64")
+    with pytest.raises(AssertionError, match=r"(?s)not linear in dy, for ∂L/∂b:.*∂L/∂b\[\d\]"):
+        assert_backward_linear(layer, uniform((4, 5)))
+
+
+def test_a_layer_that_mixes_rows_is_caught(xp):
+    """Its gradient is right, so only the row property can see what is wrong with it."""
+    x = uniform((4, 5))
+    assert_layer_gradients(CentredReLU(), x)
+    assert_backward_linear(CentredReLU(), x)
+    with pytest.raises(AssertionError, match=r"rows are not independent in forward: changing input row 0 "
+                                             r"changed output row \d"):
+        assert_rows_independent(CentredReLU(), x)
+    with pytest.raises(AssertionError, match="rows are not independent"):
+        check_layer_properties(CentredReLU(), x)
+    check_layer_properties(CentredReLU(), x, rowwise=False)
+
+
+def test_rows_independent_also_watches_backward(xp):
+    class LeakyRowsReLU(ReLU):                     # right forward, backward adds the batch mean
+        def backward(self, dy):
+            return super().backward(dy) + dy.mean()
+    with pytest.raises(AssertionError, match=r"rows are not independent in backward: a dy that is zero outside row 0"):
+        assert_rows_independent(LeakyRowsReLU(), uniform((3, 2)))
+
+
+def test_a_random_eval_and_broken_contracts_are_caught(xp):
+    class AlwaysDropout(Dropout):                  # ignores train=False
+        def forward(self, x, train=True):
+            return super().forward(x, train=True)
+
+    class Upcasting(ReLU):                         # returns float64 whatever comes in
+        def forward(self, x, train=True):
+            return super().forward(x, train).astype("float64")
+
+    class InPlace(ReLU):                           # overwrites the caller's x
+        def forward(self, x, train=True):
+            y = super().forward(x, train)
+            x[...] = 0
+            return y
+
+    with pytest.raises(AssertionError, match=r"train=False\) is not deterministic"):
+        assert_eval_deterministic(AlwaysDropout(0.5, rng=0), uniform((4, 6)))
+    with pytest.raises(AssertionError, match=r"Upcasting\(\) breaks the layer interface:\n  - forward returned float64 "
+                                             r"for a float32 input"):
+        assert_contracts(Upcasting(), uniform((2, 3)).astype(numpy.float32))
+    with pytest.raises(AssertionError, match="forward wrote into its input x"):
+        assert_contracts(InPlace(), uniform((2, 3)))
+
+
+def test_reports_in_a_network_and_in_random_mode(xp):
+    net = Sequential([Dense(4, 3, 1.0, 0, "float64"), NegatedReLU(), Dense(3, 2, 1.0, 1, "float64")])
+    for layer in (net.layers[0], net.layers[2]):
+        randomize_bias(layer, 3)
+    x = uniform((5, 4))
+    assert gradcheck.network_kink_distance(net, x) > 1e-3
+    with pytest.raises(AssertionError, match=r"(?s)Sequential\(Dense\(4→3\), NegatedReLU\(\), Dense\(3→2\)\): "
+                                             r".*relative error.*layer.* one at a time"):
+        assert_layer_gradients(net, x)
+    with pytest.raises(AssertionError, match=r"(?s)worst direction: direction \d.*mode='full' names the entry"):
+        assert_layer_gradients(NegatedReLU(), x, mode="random")
+    assert assert_layer_gradients(ReLU(), x, mode="random").n_checked == 4
+
+
+def test_inputs_are_copied_so_any_memory_layout_works(xp):
+    """gradcheck perturbs x in place through x.reshape(-1), which is a copy, not a view, for a
+    Fortran-ordered or transposed x; the kit checks its own contiguous copy, and leaves x alone."""
+    x = numpy.asfortranarray(uniform((3, 4)))
+    before = x.copy()
+    assert_layer_gradients(Dense(4, 2, 1.0, 0, "float64"), x)
+    assert_vjp_identity(Dense(3, 2, 1.0, 0, "float64"), x.T)
+    assert numpy.array_equal(x, before)
+
+
+def test_float32_is_refused_with_a_reason(xp):
+    with pytest.raises(TypeError, match="assert_layer_gradients needs float64 arrays, got float32"):
+        assert_layer_gradients(ReLU(), uniform((2, 2)).astype(numpy.float32))
+    with pytest.raises(TypeError, match=r"needs float64 parameters; Dense\(2→2\) holds W in float32"):
+        assert_layer_gradients(Dense(2, 2), uniform((2, 2)))
+
+
+# ----------------------------------------------------------------------------- a user's LeakyReLU
+
+class LeakyReLU:
+    """y = x for x > 0, αx otherwise; ∂L/∂x = dy for x > 0, α·dy otherwise (α at 0)."""
+
+    def __init__(self, alpha=0.01):
+        self.alpha, self.params, self.grads = alpha, {}, {}
+
+    def forward(self, x, train=True):
+        self.positive = x > 0                                     # (B, I), all backward needs
+        return backend.xp.where(self.positive, x, self.alpha * x)
+
+    def backward(self, dy):
+        return backend.xp.where(self.positive, dy, self.alpha * dy)
+
+
+class WrongSlopeLeakyReLU(LeakyReLU):
+    """The bug: slope 1 for negative inputs too (α forgotten in backward)."""
+
+    def backward(self, dy):
+        return dy
+
+
+def test_assert_layer_gradients_on_a_users_leaky_relu(xp):
+    x = uniform((4, 5))
+    assert_layer_gradients(LeakyReLU(), x)
+    with pytest.raises(AssertionError, match=r"relative error"):
+        assert_layer_gradients(WrongSlopeLeakyReLU(), x)
+
+
+# ----------------------------------------------------------------------------- the strategies
+
+@SETTINGS
+@given(x=batches(min_rows=2, max_rows=5, min_width=3, max_width=4, low=-1, high=0.5),
+       y=batches(max_rows=2, width=7))
+def test_batches_stay_in_their_ranges(x, y):
+    assert x.dtype == numpy.float64 and 2 <= x.shape[0] <= 5 and 3 <= x.shape[1] <= 4
+    assert numpy.isfinite(x).all() and x.min() >= -1 and x.max() <= 0.5
+    assert 1 <= y.shape[0] <= 2 and y.shape[1] == 7
+
+
+@SETTINGS
+@given(x=batches(low=-3, high=3), kinks=st.lists(st.floats(-3, 3), max_size=3), margin=st.floats(1e-4, 0.1))
+def test_away_from_kinks_keeps_its_distance(x, kinks, margin):
+    kinks = sorted(kinks)
+    assume(all(b - a > 2 * margin for a, b in zip(kinks, kinks[1:])))
+    y = away_from_kinks(x, kinks, margin)
+    for k in kinks:
+        assert numpy.abs(y - k).min(initial=numpy.inf) >= margin
+    far = numpy.all([numpy.abs(x - k) >= margin for k in kinks], axis=0) if kinks else numpy.ones(x.shape, bool)
+    assert numpy.array_equal(y[far], x[far])                    # entries already far away stay put
+    assert numpy.abs(y - x).max(initial=0) <= margin + 1e-12    # and none moves further (than an ulp more)
+
+
+@SETTINGS
+@given(x=smooth_batches(kinks=(-1.0, 0.0, 1.0), margin=0.05, max_width=4))
+def test_smooth_batches_are_away_from_kinks(x):
+    assert all(numpy.abs(x - k).min() >= 0.05 for k in (-1.0, 0.0, 1.0))
+
+
+def test_away_from_kinks_refuses_crowded_kinks():
+    with pytest.raises(ValueError, match="within 2·margin"):
+        away_from_kinks(numpy.zeros((1, 1)), kinks=(0.0, 0.01), margin=0.01)
+
+
+@SETTINGS
+@given(data=logits_and_targets(max_rows=3, low=-1, high=1), dense=dense_configs(max_out=4),
+       maxout=maxout_configs(max_units=3, max_pieces=2))
+def test_loss_and_config_strategies(data, dense, maxout):
+    a, t = data
+    assert a.shape == t.shape and 1 <= a.shape[0] <= 3 and 1 <= a.shape[1] <= 32
+    assert a.min() >= -1 and a.max() <= 1 and t.min() >= 0 and t.max() <= 1
+    assert 1 <= dense["n_out"] <= 4 and isinstance(dense["seed"], int)
+    assert 1 <= maxout["units"] <= 3 and 1 <= maxout["pieces"] <= 2
+
+
+def test_tolerance_is_the_projects():
+    assert TOL == 1e-6 and SETTINGS.max_examples == 25 and SETTINGS.deadline is None
+
+
+def test_import_without_hypothesis_says_how_to_install(monkeypatch):
+    monkeypatch.delitem(sys.modules, "minigan.testing")
+    for name in [m for m in sys.modules if m == "hypothesis" or m.startswith("hypothesis.")]:
+        monkeypatch.setitem(sys.modules, name, None)      # None in sys.modules: "import fails"
+    with pytest.raises(ImportError, match=r"minigan.testing needs hypothesis: pip install hypothesis "
+                                          r"\(or minigan\[test\]\)"):
+        importlib.import_module("minigan.testing")
