@@ -11,9 +11,11 @@ logspace(−1, 0, 10) by the mean log-likelihood of the first 1,000 validation
 images; reported on the 10,000 test images as mean ± std / √N.
 
 Speed: ‖x − μ‖² = ‖x‖² − 2 x·μ + ‖μ‖², so all distances of a chunk of rows are
-one matrix product; computed in float64 so that the expansion loses nothing
-(float32 cancellation would cost ~1e-4 nats). Chunks of ``chunk`` rows bound memory
-to chunk × M × 8 bytes (80 MB at the defaults).
+one matrix product; computed in float64 so that the expansion loses nothing (in
+float32 the cancellation moved log p by 2e-4 nats on average and 4e-3 at worst, for
+1,000 MNIST test images against 10,000 training images at σ = 0.167; derived in
+docs/derivations.md#parzen). Chunks of ``chunk`` rows bound memory to chunk × M × 8
+bytes (80 MB at the defaults).
 """
 import math
 from dataclasses import dataclass
