@@ -1,5 +1,7 @@
 """Every example runs in its fast mode and writes the files it promises."""
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,22 @@ def test_help(name, capsys):
     with pytest.raises(SystemExit) as exit_:
         run_example(name, "--help")
     assert exit_.value.code == 0 and "--fast" in capsys.readouterr().out
+
+
+def test_custom_layer(tmp_path, capsys):
+    """The LeakyReLU and Tanh pass every property, work in a Sequential, the buggy LeakyReLU is
+    caught with a readable report; run as a script it writes no files; --help names the flags."""
+    run_example("custom_layer", "--fast")
+    out = capsys.readouterr().out
+    assert "LeakyReLU(α=0.01): passed" in out and "Tanh(): passed" in out
+    assert "Sequential(Dense(3→4), LeakyReLU(α=0.01), Dense(4→2)): passed" in out
+    assert "caught" in out and "relative error" in out and "BuggyLeakyReLU.backward" in out
+    # As a user runs it, in a folder of its own (not even hypothesis's cache may stay behind).
+    script = subprocess.run([sys.executable, str(EXAMPLES / "custom_layer.py"), "--fast", "--seed", "1"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert script.returncode == 0 and "the bug is caught" in script.stdout, script.stderr
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit) as exit_:
+        run_example("custom_layer", "--help")
+    help_text = capsys.readouterr().out
+    assert exit_.value.code == 0 and "--fast" in help_text and "--alpha" in help_text
