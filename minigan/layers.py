@@ -37,9 +37,6 @@ import numpy
 
 from . import backend
 
-DERIVATIONS = "docs/derivations.md"   # where every formula below is derived, section by section
-
-
 def _check_floating(layer, x):
     """Refuse a non-floating input (int, bool) with a message that says to cast it."""
     if not numpy.issubdtype(x.dtype, numpy.floating):
@@ -223,11 +220,13 @@ class Maxout(Layer):
         # and max of the paper's (200, 240, 5) take 2.6 ms, these K − 1 passes 0.3 ms; see
         # BENCHMARKS.md). tests/test_layers.py checks that both give identical y and winner.
         y = z[:, :, 0].copy()                                 # (B, U) the best piece so far
-        winner = xp.zeros(y.shape, dtype=numpy.intp)             # (B, U) its index k*
+        # its index k*, in the smallest unsigned type that holds K − 1 (uint8 up to K = 256),
+        # which saves 1.6% of the paper's step against intp (BENCHMARKS.md)
+        winner = xp.zeros(y.shape, dtype=numpy.min_scalar_type(self.pieces - 1))   # (B, U)
         for k in range(1, self.pieces):
             better = z[:, :, k] > y                           # (B, U); strict, so a tie keeps the earlier piece
             # winner = xp.where(better, k, winner), branch-free: k exceeds every index so far
-            xp.maximum(winner, better * k, out=winner)
+            xp.maximum(winner, better * winner.dtype.type(k), out=winner)
             xp.maximum(y, z[:, :, k], out=y)
         self.x = x                                            # (B, I), for ∂L/∂W
         self.winner = winner                                  # (B, U), for ∂L/∂z

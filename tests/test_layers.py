@@ -201,15 +201,21 @@ def test_non_floating_input_says_to_cast(xp, make, dtype):
         make().forward(xp.ones((2, 3), dtype=dtype))
 
 
-def test_maxout_works_for_many_pieces(xp):
-    """More pieces than an int8 can count (the winner index once overflowed at K = 128)."""
-    layer = Maxout(3, 2, 200, irange=1.0, rng=0, dtype="float64")
-    x = xp.asarray(numpy.random.default_rng(1).normal(size=(4, 3)))
+@pytest.mark.parametrize("pieces, beyond", [(200, 127), (300, 255)])
+def test_maxout_works_for_many_pieces(xp, pieces, beyond):
+    """More pieces than an int8 (the winner index once overflowed at K = 128) or a byte can count."""
+    layer = Maxout(3, 2, pieces, irange=1.0, rng=0, dtype="float64")
+    x = xp.asarray(numpy.random.default_rng(1).normal(size=(8, 3)))
     y = backend.to_numpy(layer.forward(x))
-    z = backend.to_numpy(x @ layer.params["W"]).reshape(4, 2, 200)      # biases are 0
+    z = backend.to_numpy(x @ layer.params["W"]).reshape(8, 2, pieces)   # biases are 0
     assert numpy.array_equal(y, z.max(axis=2))
     assert numpy.array_equal(backend.to_numpy(layer.winner), z.argmax(axis=2))
-    assert backend.to_numpy(layer.winner).max() > 127                   # some winner beyond int8
+    assert backend.to_numpy(layer.winner).max() > beyond                # some winner beyond that type
+    layer.backward(xp.ones((8, 2)))                                     # dy = 1: ∂L/∂b counts each piece's wins
+    wins = numpy.zeros((2, pieces))
+    for row in z.argmax(axis=2):
+        wins[[0, 1], row] += 1
+    assert numpy.array_equal(backend.to_numpy(layer.grads["b"]).reshape(2, pieces), wins)
 
 
 @pytest.mark.parametrize("args, name", [((4, 3, 0), "pieces"), ((4, 0, 3), "units"), ((0, 3, 3), "n_in"),
