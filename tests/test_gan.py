@@ -52,6 +52,28 @@ def test_config_validation_names_the_field():
         gan.Config(lr=-1).validate()
     with pytest.raises(ValueError, match="batch_size must be in 1…n_train"):
         gan.Config(n_train=50, batch_size=100).validate()
+    for bad in (dict(lr=0), dict(min_lr=0), dict(lr=float("inf"))):
+        with pytest.raises(ValueError, match=rf"{next(iter(bad))} must be a finite number > 0"):
+            gan.Config(**bad).validate()
+
+
+def test_generator_loss_by_name():
+    assert type(gan.generator_loss()).__name__ == "NonSaturatingGeneratorLoss"
+    assert type(gan.generator_loss("minimax")).__name__ == "MinimaxGeneratorLoss"
+    with pytest.raises(ValueError, match="g_objective must be one of nonsaturating, minimax; got 'saturating'"):
+        gan.generator_loss("saturating")
+
+
+def test_discriminator_objective_by_hand(xp):
+    """Logits a = [0, ln 3 | 0, −ln 3] for B = 2 real and 2 generated rows.
+    BCE(real, 1) = ½[softplus(0) + softplus(−ln 3)] = ½[ln 2 + ln(4/3)] = ½ ln(8/3);
+    BCE(fake, 0) = ½[softplus(0) + softplus(−ln 3)] = ½ ln(8/3) too, so d_obj = ½ ln(8/3) ≈ 0.4904.
+    ∂d_obj/∂a = ½ (σ(a) − t) / 2 = ¼ [½ − 1, ¾ − 1, ½ − 0, ¼ − 0] = [−1/8, −1/16, 1/8, 1/16]."""
+    a = xp.asarray([[0.0], [math.log(3)], [0.0], [-math.log(3)]])
+    d_obj, da = gan.discriminator_objective(a)
+    assert float(d_obj) == pytest.approx(0.5 * math.log(8 / 3), rel=1e-14)
+    assert backend.to_numpy(da).ravel() == pytest.approx([-1 / 8, -1 / 16, 1 / 8, 1 / 16], rel=1e-14)
+    assert [int(n) for n in gan.d_accuracy(xp.asarray([[1.0], [-1.0], [-2.0], [0.5]]))] == [1, 1]
 
 
 class NoStep:
