@@ -8,11 +8,27 @@ the target only when the block finishes without an exception (a rename within
 one file system is atomic). On an exception the temporary file is removed and
 the target is left as it was. The temporary name ends like the target, so that
 writers which pick a format from the file name (matplotlib) still do.
+
+A process killed in the middle of a write (SIGKILL, a power cut) cannot remove
+its temporary file. ``remove_stale_temporaries`` deletes such orphans; the
+trainer calls it when it starts writing in a folder.
 """
 import os
+import re
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+# When this process started using minigan (this module is imported before any write).
+# A temporary file last modified before then cannot belong to a write of this process.
+PROCESS_STARTED = time.time()
+
+# The temporary name is mkstemp's: prefix + 8 random characters + suffix, e.g.
+# ".checkpoint.npz.k3j_x9qa.npz" for checkpoint.npz. The 8 characters from
+# a-z, 0-9 and "_" are CPython's tempfile._RandomNameSequence; tests/test_atomic.py
+# checks that the names atomic_write makes still match.
+_TEMPORARY = re.compile(r"\.(?P<target>.+(?P<suffix>\.[^.]+))\.[a-z0-9_]{8}(?P=suffix)")
 
 
 def _default_mode():
@@ -36,3 +52,33 @@ def atomic_write(path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def is_temporary(name):
+    """True if ``name`` is a temporary name atomic_write makes (".NAME.XXXXXXXX.SUFFIX")."""
+    return _TEMPORARY.fullmatch(name) is not None
+
+
+def remove_stale_temporaries(folder, older_than=None):
+    """Delete the orphaned temporary files of atomic_write in ``folder``; return their paths.
+
+    Only plain files (no links, no folders) whose name is atomic_write's pattern and
+    that were last modified before ``older_than`` (default: when this process started)
+    are removed, so a write in progress in this process, or one that began after it,
+    is never touched, and neither is any file of another program.
+    """
+    folder = Path(folder)
+    older_than = PROCESS_STARTED if older_than is None else older_than
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in os.scandir(folder):
+        if not (is_temporary(entry.name) and entry.is_file(follow_symlinks=False)):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except FileNotFoundError:
+            pass                            # removed meanwhile (e.g. renamed by its writer): fine
+    return removed

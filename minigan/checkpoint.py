@@ -8,9 +8,17 @@ Atomicity: the file is written under a temporary name in the same folder,
 flushed to disk, then renamed over the target (``atomic.atomic_write``). A rename
 within one file system is atomic, so a crash leaves either the old checkpoint or
 the new one, never a half-written file.
+
+Damage: a file can still be damaged after it was written (a bad disk, a partial
+copy, an edit). ``load`` reads every byte it returns inside one ``try`` and turns
+whatever the zip and .npy readers raise into one ``CheckpointError`` line:
+``PATH is damaged (<reason>); use another checkpoint, e.g. best.npz``.
 """
 import json
 import os
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy
@@ -20,9 +28,28 @@ from .atomic import atomic_write
 
 FORMAT = "minigan-checkpoint-1"
 
+# The first four bytes of every zip archive (a "local file header"; PKWARE's APPNOTE.TXT,
+# section 4.3.7). numpy.load looks at them too: without them it takes the file for a pickle.
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+# What the zip and .npy readers raise on bad bytes. Found by flipping every byte of a small
+# checkpoint and truncating it at every length (tests/test_checkpoint.py does it again):
+# BadZipFile (bad CRC-32, bad header, no central directory), NotImplementedError (a flipped
+# compression method or version), EOFError (truncated data), ValueError (a bad .npy header,
+# an object array), and, for a damaged .npy header claiming a huge shape, MemoryError.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError,
+           NotImplementedError, MemoryError, OverflowError)
+
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, or not a minigan checkpoint."""
+    """A checkpoint is missing, unreadable, damaged, or not a minigan checkpoint."""
+
+
+def damaged(path, reason):
+    """The one-line error for a damaged checkpoint, pointing at the file to use instead."""
+    path = Path(path)
+    other = "checkpoint.npz" if path.name == "best.npz" else "best.npz"
+    return CheckpointError(f"{path} is damaged ({reason}); use another checkpoint, e.g. {other}")
 
 
 def save(path, arrays, meta):
@@ -36,17 +63,56 @@ def save(path, arrays, meta):
     return Path(path)
 
 
+def _reason(err):
+    """A few words saying what kind of damage the reader's exception reports."""
+    text = str(err)
+    if isinstance(err, zipfile.BadZipFile) and text.startswith("Bad CRC-32"):
+        name = text.split("'")[1] if "'" in text else "?"
+        return f"bad CRC-32 in the array {name.removesuffix('.npy')}"
+    if isinstance(err, zipfile.BadZipFile) and text == "File is not a zip file":
+        return "truncated: no zip directory at its end"
+    if isinstance(err, EOFError):
+        return "truncated"
+    if isinstance(err, ValueError) and "allow_pickle" in text:
+        return "an array of Python objects, refused: loading it could run code"
+    if isinstance(err, KeyError):
+        return f"missing key {err}"
+    if isinstance(err, MemoryError):
+        return "an array header claims an impossible size"
+    first_line = text.splitlines()[0] if text else type(err).__name__
+    return f"{type(err).__name__}: {first_line[:80]}"
+
+
+def _read(path):
+    """All arrays of the .npz at ``path``, read now: numpy.load is lazy, and a bad CRC-32
+    only shows when an array is read, so every array is read inside the caller's ``try``."""
+    with open(path, "rb") as f:
+        if f.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
+            raise damaged(path, "not a zip archive: wrong first bytes")
+        f.seek(0)
+        with numpy.load(f, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+
+
 def load(path):
-    """Return (arrays, meta) from a checkpoint written by ``save``."""
+    """Return (arrays, meta) from a checkpoint written by ``save``; CheckpointError if it cannot."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        with numpy.load(path, allow_pickle=False) as f:
-            arrays = {name: f[name] for name in f.files}
+        arrays = _read(path)
+    except PermissionError as err:
+        raise CheckpointError(f"cannot read {path}: {err.strerror}; check its permissions") from None
+    except _DAMAGE as err:
+        raise damaged(path, _reason(err)) from None
+    if "meta" not in arrays:
+        raise damaged(path, "missing key 'meta'")
+    try:
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{path} is not a readable minigan checkpoint ({err})") from None
+    except ValueError:
+        raise damaged(path, "its 'meta' entry is not JSON") from None
+    if not isinstance(meta, dict):
+        raise damaged(path, f"its 'meta' entry is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT}")
     return arrays, meta
@@ -56,3 +122,10 @@ def split(arrays, prefix):
     """The arrays whose names start with ``prefix + '.'``, with the prefix removed."""
     cut = len(prefix) + 1
     return {name[cut:]: a for name, a in arrays.items() if name.startswith(prefix + ".")}
+
+
+def require(path, meta, *keys):
+    """Raise the damaged-file error unless ``meta`` has every key (used by the loaders)."""
+    for key in keys:
+        if key not in meta:
+            raise damaged(path, f"missing key {key!r} in its 'meta' entry")

@@ -8,13 +8,20 @@ the bookkeeping around it. What it writes into the output folder:
     metrics.csv          one row per epoch: objectives, D's accuracy, η, μ, Parzen
     curves.png           the same as plots
     samples/epoch_N.png  a 10×10 grid of G(z) for fixed z, every epoch
-    report.txt           a short final report
+    report.txt           a short report, written whenever train() ends (also on Ctrl-C),
+                         but for a run that diverged
 
 Resume reproduces the uninterrupted run bit for bit on the CPU: the checkpoint
 holds the host generator (data order) and the device generator (noise, dropout)
 states, the epoch's permutation and the position in it. (CuPy generators cannot
 export their state; on the GPU a resumed run re-seeds them from (seed, step) and
 is statistically, not bitwise, identical.)
+
+Divergence: a learning rate that is too large drives the objectives and then the
+parameters to inf and NaN. ``train`` checks that they are finite at the end of
+every epoch and before every checkpoint it writes, and raises ``DivergedError``
+instead of writing anything non-finite, so checkpoint.npz, best.npz and
+metrics.csv keep their last finite contents.
 """
 import csv
 import json
@@ -28,11 +35,17 @@ from pathlib import Path
 import numpy
 
 from . import backend, checkpoint, gan, parzen, plots
-from .atomic import atomic_write
+from .atomic import atomic_write, remove_stale_temporaries
 from .optim import SGD, Adam, ExponentialDecay, LinearMomentum
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
            "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se"]
+SUMS = ("d_obj", "g_obj", "d_right_real", "d_right_fake")      # a step's statistics, summed per epoch
+META_KEYS = ("config", "step", "batches", "sums_n", "sums_seen", "host_rng", "rng", "rows", "best_valid")
+
+
+class DivergedError(RuntimeError):
+    """Training went non-finite (inf or NaN); nothing non-finite was written."""
 
 
 def _generator_state(gen):
@@ -92,8 +105,13 @@ class Trainer:
         self.step = self.batches = 0
         self.perm = None
         self.rows, self.best_valid = [], -math.inf
+        self.report = None                                                       # text of report.txt
         self._reset_epoch_stats()
         self.epoch_started = time.perf_counter()
+        self.removed_temporaries = []   # orphans of writes killed mid-way (SIGKILL, power cut) earlier
+        if self.out:
+            self.removed_temporaries = [p for folder in (self.out, self.out / "samples")
+                                        for p in remove_stale_temporaries(folder)]
 
     # ----- data and schedules -------------------------------------------------
     @property
@@ -134,15 +152,62 @@ class Trainer:
             stats = gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(), self.opt_g, self.opt_d,
                                         self.g_loss)
         self.step += 1
-        for key in self.sums:
-            self.sums[key] = self.sums[key] + stats[key]      # stays on the device: no sync per step
+        for key in SUMS:          # stays on the device: no sync per step
+            # The epoch's first statistic starts its sum, so the sum keeps the statistic's own
+            # dtype (float32) whether or not the run was resumed: 0.0 + x would be float64 after
+            # a resume, where 0.0 was reloaded as a float64 array, and round differently.
+            self.sums[key] = stats[key] if key not in self.sums else self.sums[key] + stats[key]
         self.sums_n += 1
         self.sums_seen += cfg.batch_size * (cfg.k if cfg.update == "algorithm1" else 1)
         return stats
 
     def _reset_epoch_stats(self):
-        self.sums = {"d_obj": 0.0, "g_obj": 0.0, "d_right_real": 0, "d_right_fake": 0}
+        self.sums = {}                       # {statistic: its sum over this epoch's steps so far}
         self.sums_n = self.sums_seen = 0
+
+    def _sum(self, key):
+        return float(self.sums[key]) if key in self.sums else 0.0
+
+    # ----- divergence -----------------------------------------------------------
+    def non_finite(self):
+        """What is not finite, e.g. "d_obj is nan" or "the array G.4.W has inf", or None.
+
+        Checked at the end of every epoch and before every checkpoint, not every step:
+        the epoch's sums are read at its end anyway (for metrics.csv), and a NaN or inf in
+        any step stays in the sum (nan + x = nan, inf + x = inf or nan), so no step escapes.
+        Reading them every step would make the GPU wait once per step. The parameter check
+        is one pass over 7.5M numbers (the paper's G has 2.5M parameters and D 1.2M, and
+        SGD keeps a velocity for each): 3.5 ms on a CPU, against seconds for an epoch.
+        The price: the error can name the epoch and its steps, not the first bad step.
+        """
+        for key in ("d_obj", "g_obj"):
+            value = self._sum(key)
+            if not math.isfinite(value):
+                return f"{key} is {value}"
+        xp = backend.xp
+        for name, a in self.arrays().items():
+            if numpy.issubdtype(a.dtype, numpy.floating) and not bool(xp.isfinite(a).all()):
+                return f"the array {name} has {'nan' if bool(xp.isnan(a).any()) else 'inf'}"
+        return None
+
+    def check_finite(self):
+        """Raise DivergedError if training has gone non-finite (before anything is written)."""
+        what = self.non_finite()
+        if what is None:
+            return
+        epoch = -(-self.batches // self.n_batches)              # the epoch of the last minibatch (⌈·⌉)
+        first = self.step - self.sums_n + 1                     # this epoch's first step
+        steps = f"step {self.step}" if first >= self.step else f"steps {first}-{self.step}"
+        kept = [n for n in ("checkpoint.npz", "best.npz") if self.out and (self.out / n).is_file()]
+        if not self.out:
+            files = ""
+        elif kept:
+            files = f" The last finite {' and '.join(kept)} {'are' if len(kept) > 1 else 'is'} unchanged."
+        else:
+            files = " No checkpoint had been written yet."
+        raise DivergedError(f"training diverged in epoch {epoch} ({steps}): {what}; the learning rate "
+                            f"(--lr {self.cfg.lr:g}, η = {self.opt_d.lr:g} at the last step) is probably "
+                            f"too large: start again with a smaller one.{files}")
 
     # ----- epochs -------------------------------------------------------------
     def evaluate_parzen(self, n_samples=None, seed=None):
@@ -151,11 +216,12 @@ class Trainer:
         return parzen.evaluate(samples, self.valid, self.test)
 
     def end_epoch(self):
+        self.check_finite()                  # before the row, the figures and the checkpoints
         cfg, n = self.cfg, max(self.sums_n, 1)
         row = {"epoch": self.epoch, "step": self.step,
-               "d_obj": float(self.sums["d_obj"]) / n, "g_obj": float(self.sums["g_obj"]) / n,
-               "d_acc_real": float(self.sums["d_right_real"]) / max(self.sums_seen, 1),
-               "d_acc_fake": float(self.sums["d_right_fake"]) / max(self.sums_seen, 1),
+               "d_obj": self._sum("d_obj") / n, "g_obj": self._sum("g_obj") / n,
+               "d_acc_real": self._sum("d_right_real") / max(self.sums_seen, 1),
+               "d_acc_fake": self._sum("d_right_fake") / max(self.sums_seen, 1),
                "lr": self.lr_at(self.step), "momentum": self.mu_at(self.epoch),
                "seconds": time.perf_counter() - self.epoch_started}
         is_best = False
@@ -186,33 +252,55 @@ class Trainer:
             for row in self.rows:
                 w.writerow({k: row.get(k, "") for k in METRICS})
 
-    def train(self, max_steps=None, epochs=None, progress=True):
-        """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken."""
-        from tqdm import tqdm
+    def steps_to_do(self, max_steps=None, epochs=None):
+        """Steps until ``epochs`` epochs are complete, at most ``max_steps``."""
         epochs = self.cfg.epochs if epochs is None else epochs
         batches_per_step = self.cfg.k if self.cfg.update == "algorithm1" else 1
         todo = max(0, -(-(epochs * self.n_batches - self.batches) // batches_per_step))
-        if max_steps is not None:
-            todo = min(todo, max_steps)
+        return todo if max_steps is None else max(0, min(todo, max_steps))
+
+    def train(self, max_steps=None, epochs=None, progress=True):
+        """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken.
+
+        On the way out (done, Ctrl-C, or an error) a run stopped mid-epoch saves its place
+        in checkpoint.npz, and report.txt is written; a run that diverged (DivergedError)
+        writes neither, so its last finite checkpoint stays as it was. No work: no writes.
+        """
+        from tqdm import tqdm
+        todo = self.steps_to_do(max_steps, epochs)
+        if todo == 0:
+            return self.rows
+        started = time.perf_counter()
         bar = tqdm(total=todo, disable=not progress, unit="step", dynamic_ncols=True,
-                   desc=f"epoch {self.epoch + 1}")
-        with _deferred_interrupt() as interrupt:
+                   desc=f"epoch {self.epoch + 1}")                      # the epoch being trained
+        diverged = False
+        # Overflow in a diverging run makes NumPy warn once per operation that meets it (a dozen
+        # lines); check_finite reports it in one, so those warnings are silenced here.
+        with _deferred_interrupt() as interrupt, numpy.errstate(over="ignore", invalid="ignore",
+                                                                  divide="ignore"):
             try:
-                for _ in range(todo):
+                for done in range(1, todo + 1):
                     epoch_before = self.epoch
                     self.train_step()
                     bar.update(1)
                     if self.epoch != epoch_before:
                         row = self.end_epoch()
-                        bar.set_description(f"epoch {self.epoch + 1}")
+                        # the epoch now being trained if steps remain, else the one just completed
+                        shown = self.epoch + 1 if done < todo else self.epoch
+                        bar.set_description(f"epoch {shown}")
                         bar.set_postfix(d_obj=f"{row['d_obj']:.3f}", g_obj=f"{row['g_obj']:.3f}",
                                         **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}))
                     if interrupt["stop"]:
                         break
+            except DivergedError:
+                diverged = True
+                raise
             finally:
                 bar.close()
-                if self.out and self.batches % self.n_batches:    # stopped mid-epoch: keep the place
-                    self.save(self.out / "checkpoint.npz")
+                if self.out and not diverged:
+                    if self.batches % self.n_batches:          # stopped mid-epoch: keep the place
+                        self.save(self.out / "checkpoint.npz")    # (checks that θ is finite first)
+                    self.report = write_report(self, self.out / "report.txt", time.perf_counter() - started)
         if interrupt["stop"]:
             raise KeyboardInterrupt
         return self.rows
@@ -223,12 +311,14 @@ class Trainer:
         out.update({f"D.{k}": v for k, v in self.D.state_dict().items()})
         out.update({f"opt_g.{k}": v for k, v in self.opt_g.state().items()})
         out.update({f"opt_d.{k}": v for k, v in self.opt_d.state().items()})
-        out.update({f"sums.{k}": backend.xp.asarray(v) for k, v in self.sums.items()})
+        out.update({f"sums.{k}": backend.xp.asarray(v) for k, v in self.sums.items()})   # none at an epoch's start
         if self.perm is not None:
             out["perm"] = self.perm
         return out
 
     def save(self, path):
+        """Write the whole state to ``path`` atomically; DivergedError (and no write) if not finite."""
+        self.check_finite()
         meta = {"config": self.cfg.as_dict(), "backend": backend.name, "step": self.step,
                 "batches": self.batches, "sums_n": self.sums_n, "sums_seen": self.sums_seen,
                 "host_rng": _generator_state(self.host_rng), "rng": _generator_state(self.rng),
@@ -236,28 +326,93 @@ class Trainer:
         return checkpoint.save(path, self.arrays(), meta)
 
     def load(self, path):
+        """Continue from the checkpoint at ``path``; CheckpointError if it is damaged.
+
+        Everything is checked before anything is changed, so a damaged file leaves this
+        Trainer as it was.
+        """
         arrays, meta = checkpoint.load(path)
+        checkpoint.require(path, meta, *META_KEYS)
+        for prefix, net in (("G", self.G), ("D", self.D)):
+            _check_shapes(path, prefix, checkpoint.split(arrays, prefix), net.state_dict())
+        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            _check_optimizer_state(path, prefix, checkpoint.split(arrays, prefix), opt)
+        perm = arrays.get("perm")
+        if perm is not None and (perm.shape != (self.cfg.n_train,) or not numpy.issubdtype(perm.dtype, numpy.integer)):
+            raise checkpoint.damaged(path, f"the array perm is {perm.dtype} {perm.shape}, expected int ({self.cfg.n_train},)")
+        try:
+            step, batches, sums_n, sums_seen = (int(meta[k]) for k in ("step", "batches", "sums_n", "sums_seen"))
+            host_rng = numpy.random.default_rng()
+            host_rng.bit_generator.state = meta["host_rng"]
+            rng = _restore_generator(meta["rng"], self.cfg.seed * 1000 + 4 + 7919 * step)
+            rows, best_valid = list(meta["rows"]), meta["best_valid"]
+            best_valid = -math.inf if best_valid is None else float(best_valid)
+        except (TypeError, ValueError, KeyError) as err:
+            raise checkpoint.damaged(path, f"a bad value in its 'meta' entry: {err}") from None
+        if not all(isinstance(row, dict) for row in rows):
+            raise checkpoint.damaged(path, "its 'meta' entry has metrics rows that are not objects")
+        sums = checkpoint.split(arrays, "sums")
+        if sums_n and sorted(sums) != sorted(SUMS):             # mid-epoch: every running sum is needed
+            raise checkpoint.damaged(path, f"mid-epoch, but its running sums are {sorted(sums)}, "
+                                           f"expected {sorted(SUMS)}")
+        # Checked: now change the Trainer.
         self.G.load_state_dict(checkpoint.split(arrays, "G"))
         self.D.load_state_dict(checkpoint.split(arrays, "D"))
         self.opt_g.load_state(checkpoint.split(arrays, "opt_g"))
         self.opt_d.load_state(checkpoint.split(arrays, "opt_d"))
-        self.step, self.batches = meta["step"], meta["batches"]
-        self.sums = {k: backend.asarray(v) for k, v in checkpoint.split(arrays, "sums").items()}
-        self.sums_n, self.sums_seen = meta["sums_n"], meta["sums_seen"]
-        self.perm = arrays.get("perm")
-        self.host_rng = numpy.random.default_rng()
-        self.host_rng.bit_generator.state = meta["host_rng"]
-        self.rng = _restore_generator(meta["rng"], self.cfg.seed * 1000 + 4 + 7919 * self.step)
+        self.step, self.batches, self.sums_n, self.sums_seen = step, batches, sums_n, sums_seen
+        # At an epoch's start there is nothing to sum yet (older checkpoints hold float64 zeros there).
+        self.sums = {k: backend.asarray(v) for k, v in sums.items()} if sums_n else {}
+        self.perm = perm
+        self.host_rng, self.rng = host_rng, rng
         self.D.set_rng(self.rng)
-        self.rows = meta["rows"]
-        self.best_valid = -math.inf if meta["best_valid"] is None else meta["best_valid"]
+        self.rows, self.best_valid = rows, best_valid
         return meta
+
+
+def _check_shapes(path, prefix, got, expected):
+    """Raise the damaged-file error unless ``got`` has exactly the names and shapes of ``expected``."""
+    for name in sorted(set(expected) - set(got)):
+        raise checkpoint.damaged(path, f"missing key '{prefix}.{name}'")
+    for name in sorted(set(got) - set(expected)):
+        raise checkpoint.damaged(path, f"an unexpected array '{prefix}.{name}'")
+    for name, want in expected.items():
+        if tuple(got[name].shape) != tuple(want.shape):
+            raise checkpoint.damaged(path, f"the array {prefix}.{name} has shape {tuple(got[name].shape)}, "
+                                           f"expected {tuple(want.shape)}")
+
+
+def _check_optimizer_state(path, prefix, got, opt):
+    """An optimizer's saved state is empty (before its first step) or one array per parameter
+    of its shape: SGD's velocities v0 … vN−1, Adam's step count t and moments m0 …, v0 …."""
+    params = [p for p, _ in opt.pairs()]
+    slots = ("v",) if isinstance(opt, SGD) else ("m", "v")
+    got, steps_taken = dict(got), None
+    if isinstance(opt, Adam):
+        if "t" not in got:
+            raise checkpoint.damaged(path, f"missing key '{prefix}.t'")
+        t = got.pop("t")
+        if t.shape != () or not numpy.issubdtype(t.dtype, numpy.integer):
+            raise checkpoint.damaged(path, f"the array {prefix}.t is not a step count")
+        steps_taken = int(t)
+    if not got and not steps_taken:
+        return                                    # saved before the optimizer's first step
+    _check_shapes(path, prefix, got, {f"{s}{i}": p for s in slots for i, p in enumerate(params)})
+
+
+def _config_of(path, meta):
+    """The Config stored in a checkpoint's meta; the damaged-file error if it is not one."""
+    checkpoint.require(path, meta, "config")
+    try:
+        return gan.Config(**meta["config"]).validate()
+    except (TypeError, ValueError) as err:
+        raise checkpoint.damaged(path, f"its configuration is not valid: {err}") from None
 
 
 def config_from_checkpoint(path):
     """The Config a checkpoint was trained with."""
     _, meta = checkpoint.load(path)
-    return gan.Config(**meta["config"])
+    return _config_of(path, meta)
 
 
 def time_to_nats(rows, nats):
@@ -293,14 +448,16 @@ def write_report(trainer, path, wall):
         reached = time_to_nats(rows, parzen.PAPER_NATS)
         lines.append(f"time to the paper's {parzen.PAPER_NATS:g} nats: " + (
             f"epoch {reached[0]}, {reached[1] / 3600:.2f} h of training" if reached else "not reached yet"))
-    Path(path).write_text("\n".join(lines) + "\n")
+    with atomic_write(path) as tmp:            # makes the folder if no epoch has made it yet
+        Path(tmp).write_text("\n".join(lines) + "\n")
     return "\n".join(lines)
 
 
 def load_generator(path):
     """G with the parameters of a checkpoint, and the Config it was trained with."""
     arrays, meta = checkpoint.load(path)
-    cfg = gan.Config(**meta["config"])
+    cfg = _config_of(path, meta)
     G = gan.paper_generator(cfg)
+    _check_shapes(path, "G", checkpoint.split(arrays, "G"), G.state_dict())
     G.load_state_dict(checkpoint.split(arrays, "G"))
     return G, cfg
