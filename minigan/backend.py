@@ -4,10 +4,17 @@ Every other module does its array work through ``backend.xp``: the active
 array module, ``numpy`` or ``cupy``. Layers never ask which one it is; they
 only call ``xp.dot``, ``xp.maximum`` and friends, which both modules provide.
 
-Choose the backend before building networks::
+Importing minigan always starts on NumPy, so ``backend.xp`` is usable at once and
+an import never fails because of the environment. Choose the backend before
+building networks::
 
     from minigan import backend
-    backend.use("cupy")          # or set MINIGAN_BACKEND=cupy in the environment
+    backend.use("cupy")
+
+The environment variable ``MINIGAN_BACKEND`` is read in one place only,
+``requested()``, which the command line calls before it runs a command
+(``--backend`` wins over the variable). A script of your own can honour it the
+same way: ``backend.use(backend.requested() or "numpy")``.
 
 Arrays cross back to NumPy only at the edges (plots, files) via ``to_numpy``.
 """
@@ -16,6 +23,7 @@ import os
 import numpy
 
 NAMES = ("numpy", "cupy")
+ENV = "MINIGAN_BACKEND"   # the environment variable that ``requested()`` reads
 
 xp = numpy       # the active array module
 name = "numpy"   # its name, one of NAMES
@@ -57,6 +65,25 @@ def use(backend_name):
     return xp
 
 
+def requested(flag=None):
+    """The backend a command was asked for: ``flag`` (``--backend``) if given, else
+    ``$MINIGAN_BACKEND`` if set, else None (nothing asked: keep the active one).
+
+    Reading the variable here, when a command starts, rather than at import, means a
+    wrong value cannot break ``import minigan`` or ``minigan train --help``, and
+    ``--backend`` can override it. Raises ValueError (one line) for an unknown name in
+    the variable; ``flag`` is checked by ``use``.
+    """
+    if flag:
+        return flag
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return None
+    if value not in NAMES:
+        raise ValueError(f"{ENV}={value!r} is not a backend; choose {' or '.join(NAMES)} (or unset it)")
+    return value
+
+
 def gpu_available():
     """True when the 'cupy' backend can be used here."""
     try:
@@ -89,6 +116,3 @@ def synchronize():
     """Wait for queued GPU work (a no-op on NumPy); call before reading a timer."""
     if name == "cupy":
         xp.cuda.Device().synchronize()
-
-
-use(os.environ.get("MINIGAN_BACKEND", "numpy"))

@@ -1,11 +1,18 @@
 """Command line: ``minigan train | sample | evaluate`` (also ``python -m minigan``).
 
 Every field of ``gan.Config`` is a flag of ``minigan train`` (``--g-hidden 1200``);
-its comment in the dataclass is the flag's help. Errors are one line, never a traceback.
+the help written beside the field (its ``metadata["help"]``) is the flag's help.
+Errors are one line, never a traceback: the parser refuses malformed values (exit
+status 2), ``main`` turns the errors a user can cause into ``minigan CMD: error: …``
+(exit status 1). Programming errors (a KeyError, an AttributeError) still show their
+traceback, because hiding them would hide a bug in minigan.
 """
 import argparse
+import math
 import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,18 +20,44 @@ import numpy
 
 from . import __version__
 
-# Fields whose help text is the comment on their line in gan.Config.
-_HELP = {}
+# The errors a user can cause: bad values and files (ValueError, TypeError, OSError, and
+# RuntimeError, which minigan's own errors derive from: DataError, BackendError,
+# CheckpointError, DivergedError), plus the two that numpy lets escape from a damaged
+# .npz file (zipfile.BadZipFile, EOFError), in case a reader does not translate them.
+USER_ERRORS = (ValueError, TypeError, OSError, RuntimeError, zipfile.BadZipFile, EOFError)
 
 
-def _config_help():
-    """Read each Config field's comment from the source, so help and code cannot disagree."""
-    import inspect
-    from . import gan
-    for line in inspect.getsource(gan.Config).splitlines():
-        if ":" in line and "#" in line and "=" in line:
-            name = line.split(":")[0].strip()
-            _HELP[name] = line.split("#", 1)[1].strip()
+def _one_line(err):
+    """The message of ``err`` on one line: a message with line breaks would read as several
+    errors, and one with no text at all would say nothing."""
+    text = " ".join(part.strip() for part in str(err).splitlines() if part.strip())
+    if isinstance(err, (zipfile.BadZipFile, EOFError)):
+        text = f"{text or type(err).__name__} (a file being read is damaged or truncated)"
+    return text or type(err).__name__
+
+
+def _int_at_least(minimum):
+    """An argparse ``type=`` for whole numbers ≥ ``minimum``, with a message that says so."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer ≥ {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer ≥ {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    """An argparse ``type=`` for finite numbers > 0 (a width σ, for instance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0 < value < math.inf:            # also refuses nan, which compares false
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,8 +69,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_flags(p):
+    """One flag per Config field (but seed and epochs, which are general flags), typed and
+    documented by the field itself."""
     from . import gan
-    _config_help()
     g = p.add_argument_group("configuration (defaults: the paper's released MNIST setup)")
     for f in fields(gan.Config):
         flag = "--" + f.name.replace("_", "-")
@@ -47,7 +81,7 @@ def _add_config_flags(p):
         if not kw:
             kw["metavar"] = f.type.__name__.upper()
         g.add_argument(flag, type=f.type, default=None,
-                       help=f"{_HELP.get(f.name, '')} (default: {f.default})", **kw)
+                       help=f"{f.metadata['help']} (default: {f.default})", **kw)
 
 
 def build_parser():
@@ -69,10 +103,10 @@ def build_parser():
                        "sample grids and curves into --out.")
     common(t)
     t.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default: runs/mnist)")
-    t.add_argument("--seed", type=int, default=None, help=f"random seed (default: {gan.Config.seed})")
-    t.add_argument("--epochs", type=int, default=None,
+    t.add_argument("--seed", type=_int_at_least(0), default=None, help=f"random seed (default: {gan.Config.seed})")
+    t.add_argument("--epochs", type=_int_at_least(0), default=None,
                    help=f"train until this many epochs are complete (default: {gan.Config.epochs})")
-    t.add_argument("--max-steps", type=int, default=None, metavar="N",
+    t.add_argument("--max-steps", type=_int_at_least(0), default=None, metavar="N",
                    help="stop after N more steps, e.g. for a smoke test or a benchmark")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -84,9 +118,9 @@ def build_parser():
     common(s)
     s.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
     s.add_argument("--out", default="samples.png", help="PNG to write (default: samples.png)")
-    s.add_argument("--rows", type=int, default=6, help="rows of the grid (default: 6)")
-    s.add_argument("--cols", type=int, default=5, help="columns of samples (default: 5)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the noise z (default: 0)")
+    s.add_argument("--rows", type=_int_at_least(1), default=6, help="rows of the grid (default: 6)")
+    s.add_argument("--cols", type=_int_at_least(1), default=5, help="columns of samples (default: 5)")
+    s.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the noise z (default: 0)")
     s.add_argument("--no-nearest", action="store_true", help="leave out the nearest-training-image column")
     s.add_argument("--interpolate", action="store_true",
                    help="the paper's Figure 3: each row walks in a straight line through z space between "
@@ -97,9 +131,9 @@ def build_parser():
                        "images from logspace(−1, 0, 10), mean ± std/√N on the 10,000 test images.")
     common(e)
     e.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
-    e.add_argument("--samples", type=int, default=10000, help="samples from G (default: 10000)")
-    e.add_argument("--sigma", type=float, default=None, help="use this σ instead of searching for it")
-    e.add_argument("--seed", type=int, default=0, help="seed of the noise z (default: 0)")
+    e.add_argument("--samples", type=_int_at_least(1), default=10000, help="samples from G (default: 10000)")
+    e.add_argument("--sigma", type=_positive_float, default=None, help="use this σ instead of searching for it")
+    e.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the noise z (default: 0)")
     return p
 
 
@@ -111,38 +145,94 @@ def _config(args, base):
     return gan.Config(**{**base.as_dict(), **given}).validate(), given
 
 
+def check_out_folder(out):
+    """Refuse an --out that cannot hold a run, before any data is loaded or any file written.
+
+    Walks up from ``out`` to the first part of the path that exists: that part must be a
+    folder (not a file) in which a file can be created. Nothing is left behind: the probe
+    is a temporary file that is removed at once, and missing folders are not created here.
+    """
+    out = Path(out)
+    place = out
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        given = "is a file" if place == out else f"is inside {place}, which is a file"
+        raise ValueError(f"--out {out} {given}; give a folder")
+    try:
+        with tempfile.TemporaryFile(dir=place):
+            pass
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot write in {place}: {err.strerror or err}; "
+                         "choose another --out") from None
+
+
+def nothing_to_train(cfg, batches_done, max_steps):
+    """Why this command would take no step at all (a one-line reason), or None.
+
+    ``batches_done`` is the minibatches the run has already drawn (0 for a new run).
+    This mirrors the count of ``Trainer.train``: it trains until ``cfg.epochs`` epochs of
+    ``n_train // batch_size`` minibatches are complete, or ``max_steps`` steps are taken.
+    """
+    if max_steps == 0:
+        return "--max-steps 0 takes no step"
+    if cfg.epochs == 0:
+        return "--epochs 0 asks for no epoch; give --epochs 1 or more"
+    done = batches_done // (cfg.n_train // cfg.batch_size)              # complete epochs
+    if done >= cfg.epochs:
+        return (f"the run is already at epoch {done}, and --epochs is {cfg.epochs}; "
+                "give a larger --epochs to continue it")
+    return None
+
+
+def _resume_config(args, ckpt):
+    """The checkpoint's Config (with the flags that may change on resume) and the minibatches it has done."""
+    from . import checkpoint, train
+    if not ckpt.is_file():
+        raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
+    base = train.config_from_checkpoint(ckpt)
+    cfg, given = _config(args, base)
+    changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every")
+                     and given[k] != getattr(base, k))
+    if changed:
+        raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
+    _, meta = checkpoint.load(ckpt)
+    if not isinstance(meta.get("batches"), int):
+        raise checkpoint.CheckpointError(f"{ckpt} is damaged (no count of minibatches in its 'meta' "
+                                         "entry); use another checkpoint, e.g. best.npz")
+    return cfg, meta["batches"]
+
+
 def cmd_train(args):
     from . import data, gan, train
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
+    check_out_folder(out)                          # before anything slow: a typo should cost nothing
     if args.resume:
-        if not ckpt.is_file():
-            raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
-        base = train.config_from_checkpoint(ckpt)
-        cfg, given = _config(args, base)
-        changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every")
-                         and given[k] != getattr(base, k))
-        if changed:
-            raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
+        cfg, batches_done = _resume_config(args, ckpt)
     else:
         if ckpt.exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         cfg, _ = _config(args, gan.Config())
+        batches_done = 0
+    why = nothing_to_train(cfg, batches_done, args.max_steps)
+    if why:
+        print(f"nothing to train: {why} (no file was written)")
+        return 0
     splits = data.mnist_splits(args.data, n_train=cfg.n_train)
     trainer = train.Trainer(cfg, splits, out)
     if args.resume:
         trainer.load(ckpt)
         print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
-    start = time.perf_counter()
+    # The trainer writes report.txt on every exit that leaves a checkpoint (done or Ctrl-C),
+    # and none after a divergence, whose last finite checkpoint is left as it was.
     trainer.train(max_steps=args.max_steps, progress=not args.no_progress)
-    print(train.write_report(trainer, out / "report.txt", time.perf_counter() - start))
+    print(trainer.report or "")
     return 0
 
 
 def cmd_sample(args):
     from . import backend, data, plots, train
-    if args.rows < 1 or args.cols < 1:
-        raise ValueError(f"--rows and --cols must be at least 1, got {args.rows} and {args.cols}")
     G, cfg = train.load_generator(args.checkpoint)
     if args.interpolate:
         z = interpolation_noise(cfg, args.rows, args.cols, args.seed)                 # (rows·cols, Z)
@@ -183,8 +273,6 @@ def _noise(cfg, n, seed):
 
 def cmd_evaluate(args):
     from . import data, gan, parzen, train
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
     G, cfg = train.load_generator(args.checkpoint)
     splits = data.mnist_splits(args.data)
     samples = gan.sample_images(G, cfg, args.samples, args.seed)                    # (samples, 784)
@@ -201,18 +289,34 @@ def cmd_evaluate(args):
     return 0
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def _choose_backend(flag):
+    """Switch to the backend asked for by --backend, else by $MINIGAN_BACKEND (else keep NumPy)."""
     from . import backend
+    name = backend.requested(flag)
+    if name is None:
+        return
     try:
-        if args.backend:
-            backend.use(args.backend)
+        backend.use(name)
+    except backend.BackendError as err:
+        if flag:
+            raise
+        raise backend.BackendError(f"{_one_line(err)} ({backend.ENV}={name} asked for it; unset it "
+                                   "or pass --backend numpy)") from None
+
+
+def main(argv=None):
+    # Parsing comes first and needs no backend, so --help works whatever the environment says.
+    args = build_parser().parse_args(argv)
+    try:
+        _choose_backend(args.backend)
         return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
     except KeyboardInterrupt:
-        print("\ninterrupted; the last checkpoint is intact (continue with --resume)", file=sys.stderr)
-        return 130
-    except (ValueError, TypeError, OSError, RuntimeError) as err:
-        print(f"minigan {args.command}: error: {err}", file=sys.stderr)
+        saved = args.command == "train" and (Path(args.out) / "checkpoint.npz").is_file()
+        hint = "; the last checkpoint is intact (continue with --resume)" if saved else ""
+        print(f"minigan {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130         # 128 + SIGINT (2), the shell's convention for a command stopped by Ctrl-C
+    except USER_ERRORS as err:
+        print(f"minigan {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
 
 

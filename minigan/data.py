@@ -1,10 +1,13 @@
 """MNIST: an IDX reader and a loader that finds, downloads, verifies and caches the files.
 
-Where the four files are looked for, in order:
-  1. the folder passed as ``folder=`` (the ``--data`` flag on the command line),
-  2. the folder in the environment variable ``MINIGAN_DATA``,
-  3. the per-user cache, ``$XDG_CACHE_HOME/minigan/mnist`` (default ``~/.cache/minigan/mnist``).
-A file found nowhere is downloaded into the cache from the first mirror that
+Where the four files are looked for:
+  * a folder passed as ``folder=`` (the ``--data`` flag on the command line) is the
+    only place looked in: it must exist and hold the files. Falling back to another
+    folder would hide a typo in the name and quietly train on other files.
+  * Otherwise, in order: the folder in the environment variable ``MINIGAN_DATA``,
+    then the per-user cache, ``$XDG_CACHE_HOME/minigan/mnist`` (default
+    ``~/.cache/minigan/mnist``).
+A file found in neither is downloaded into the cache from the first mirror that
 answers (``MINIGAN_MNIST_MIRRORS``, space- or comma-separated URLs, overrides the
 list). Every file's MD5 is checked before it is used, and a download enters the
 cache only after its checksum matched (written to a temporary name, then renamed),
@@ -114,21 +117,42 @@ def _download(filename, checksum, target_dir, timeout=30):
             errors.append(str(err))
         except OSError as err:                            # URLError, timeouts, HTTP errors
             errors.append(f"{url}: {err}")
-    raise DataError(f"could not download {filename}:\n  " + "\n  ".join(errors))
+    raise DataError(f"could not download {filename} ({'; '.join(errors)})")
+
+
+def _verified(path, checksum):
+    """``path`` if its MD5 is ``checksum``; DataError naming it otherwise."""
+    got = md5(path)
+    if got != checksum:
+        raise DataError(f"{path} is corrupt (MD5 {got}, expected {checksum}); "
+                        "delete it so that a good copy can be fetched")
+    return path
+
+
+def _in_given_folder(filename, folder):
+    """The file in the folder the user named; DataError naming the folder if it is not there."""
+    folder = Path(folder)
+    fix = "check the path, or leave --data out to use $MINIGAN_DATA or the cache"
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"MNIST folder {folder} (--data) {what}; {fix}")
+    path = folder / filename
+    if not path.is_file():
+        raise DataError(f"MNIST folder {folder} (--data) has no {filename}; put the four files "
+                        f"{', '.join(f for f, _ in FILES.values())} there, or {fix}")
+    return path
 
 
 def find_file(key, folder=None, download=True):
     """Path of a verified copy of one MNIST file (see the module docstring for the search order)."""
     filename, checksum = FILES[key]
-    places = [Path(p) for p in (folder, os.environ.get("MINIGAN_DATA")) if p] + [cache_dir()]
+    if folder:
+        return _verified(_in_given_folder(filename, folder), checksum)
+    places = [Path(p) for p in (os.environ.get("MINIGAN_DATA"),) if p] + [cache_dir()]
     for place in places:
         path = place / filename
         if path.is_file():
-            got = md5(path)
-            if got != checksum:
-                raise DataError(f"{path} is corrupt (MD5 {got}, expected {checksum}); "
-                                "delete it so that a good copy can be fetched")
-            return path
+            return _verified(path, checksum)
     if download:
         try:
             return _download(filename, checksum, cache_dir())
@@ -137,7 +161,7 @@ def find_file(key, folder=None, download=True):
     else:
         why = "downloading was switched off"
     raise DataError(
-        f"MNIST file {filename} not found in {', '.join(map(str, places))} and {why}.\n"
+        f"MNIST file {filename} not found in {', '.join(map(str, places))} and {why}. "
         f"Offline? Put the four files {', '.join(f for f, _ in FILES.values())} in one folder "
         f"and pass it with --data FOLDER (or set MINIGAN_DATA=FOLDER), or copy them to {cache_dir()}.")
 

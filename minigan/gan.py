@@ -20,7 +20,7 @@ objectives, and always uses k = 1 with no extra forward passes; Algorithm 1
 updates G against the D it has just improved, at the cost of a second forward pass.
 """
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy
 
@@ -30,58 +30,100 @@ from .losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorL
 from .network import Sequential
 
 
+def param(default, help):
+    """A Config field: the paper's default and its one-line help, kept together.
+
+    The help travels in the field's metadata (``fields(Config)[i].metadata["help"]``),
+    which is where ``minigan train --help`` reads it, so the command line never needs
+    this file's source text.
+    """
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class Config:
     """Every default is the paper's released MNIST setup (adversarial/mnist.yaml)."""
     # p_z and G
-    noise_dim: int = 100              # dimension of z
-    noise: str = "uniform"            # p_z: 'uniform' on [−√3, √3] (unit variance) or 'gaussian'
-    g_hidden: int = 1200              # width of G's two ReLU layers
-    g_irange: float = 0.05            # G's weights start uniform in ±g_irange
-    g_bias_clip: float = 1e-7         # pixel means are clipped to [c, 1 − c] before the logit (G's output bias; pylearn2's value)
+    noise_dim: int = param(100, "dimension of z")
+    noise: str = param("uniform", "p_z: 'uniform' on [−√3, √3] (unit variance) or 'gaussian'")
+    g_hidden: int = param(1200, "width of G's two ReLU layers")
+    g_irange: float = param(0.05, "G's weights start uniform in ±g_irange")
+    g_bias_clip: float = param(1e-7, "pixel means are clipped to [c, 1 − c] before the logit "
+                                     "(G's output bias; pylearn2's value)")
     # D
-    d_units: int = 240                # maxout units per hidden layer of D
-    d_pieces: int = 5                 # pieces per maxout unit
-    d_irange: float = 0.005           # D's weights start uniform in ±d_irange
-    d_input_keep: float = 0.8         # dropout include probability on D's input
-    d_input_scale: float = 1.25       # scale of kept inputs there (1 / 0.8)
-    d_hidden_keep: float = 0.5        # dropout include probability on the inputs of D's other layers
-    d_hidden_scale: float = 2.0       # scale of kept inputs there (1 / 0.5)
+    d_units: int = param(240, "maxout units per hidden layer of D")
+    d_pieces: int = param(5, "pieces per maxout unit")
+    d_irange: float = param(0.005, "D's weights start uniform in ±d_irange")
+    d_input_keep: float = param(0.8, "dropout include probability on D's input")
+    d_input_scale: float = param(1.25, "scale of kept inputs there (1 / 0.8)")
+    d_hidden_keep: float = param(0.5, "dropout include probability on the inputs of D's other layers")
+    d_hidden_scale: float = param(2.0, "scale of kept inputs there (1 / 0.5)")
     # data
-    batch_size: int = 100             # m, the minibatch size (real and noise alike)
-    n_train: int = 50000              # training images used (0 … n_train − 1)
+    batch_size: int = param(100, "m, the minibatch size (real and noise alike)")
+    n_train: int = param(50000, "training images used (0 … n_train − 1)")
     # optimisation
-    optimizer: str = "sgd"            # 'sgd' (the paper's, with momentum) or 'adam'
-    lr: float = 0.1                   # η_0, initial learning rate
-    lr_decay: float = 1.000004        # η is divided by this after every step
-    min_lr: float = 1e-6              # floor of η
-    momentum: float = 0.5             # μ at the start
-    final_momentum: float = 0.7       # μ after the ramp
-    momentum_start: int = 1           # epoch at which μ starts rising
-    momentum_saturate: int = 250      # epoch at which μ reaches final_momentum
+    optimizer: str = param("sgd", "'sgd' (the paper's, with momentum) or 'adam'")
+    lr: float = param(0.1, "η_0, initial learning rate")
+    lr_decay: float = param(1.000004, "η is divided by this after every step")
+    min_lr: float = param(1e-6, "floor of η")
+    momentum: float = param(0.5, "μ at the start")
+    final_momentum: float = param(0.7, "μ after the ramp")
+    momentum_start: int = param(1, "epoch at which μ starts rising")
+    momentum_saturate: int = param(250, "epoch at which μ reaches final_momentum")
     # algorithm
-    update: str = "released"          # 'released' (the code's joint update) or 'algorithm1' (the paper's listing)
-    k: int = 1                        # D steps per G step (algorithm1 only)
-    g_objective: str = "nonsaturating"  # 'nonsaturating' (−log D(G(z)), recommended) or 'minimax' (log(1 − D(G(z))))
+    update: str = param("released", "'released' (the code's joint update) or 'algorithm1' (the paper's listing)")
+    k: int = param(1, "D steps per G step (algorithm1 only)")
+    g_objective: str = param("nonsaturating", "'nonsaturating' (−log D(G(z)), recommended) "
+                                              "or 'minimax' (log(1 − D(G(z))))")
     # bookkeeping
-    seed: int = 0                     # seeds initialisation, data order, noise and dropout
-    epochs: int = 1000                # passes over the training images (the released code set no limit)
-    parzen_every: int = 10            # epochs between Parzen evaluations (0: never)
-    parzen_samples: int = 10000       # samples from G for each Parzen evaluation
-    checkpoint_every: int = 1         # epochs between checkpoints
+    seed: int = param(0, "seeds initialisation, data order, noise and dropout")
+    epochs: int = param(1000, "passes over the training images (the released code set no limit)")
+    parzen_every: int = param(10, "epochs between Parzen evaluations (0: never)")
+    parzen_samples: int = param(10000, "samples from G for each Parzen evaluation")
+    checkpoint_every: int = param(1, "epochs between checkpoints")
 
     CHOICES = {"noise": ("uniform", "gaussian"), "optimizer": ("sgd", "adam"),
                "update": ("released", "algorithm1"), "g_objective": ("nonsaturating", "minimax")}
 
+    # Integer fields that count things, so 0 means nothing: an empty layer of G or D, no
+    # Parzen samples to score, or no D step per G step.
+    COUNTS = ("noise_dim", "g_hidden", "d_units", "d_pieces", "parzen_samples", "k")
+
     def validate(self):
-        """Raise ValueError naming the field, the allowed values and the given one."""
+        """Raise ValueError naming the field, the allowed values and the given one.
+
+        Fields with a range of their own are checked first, so that their message gives
+        that range; every other number must then be non-negative. Each comparison is
+        written so that NaN fails it (NaN compares false with everything, so
+        ``not value >= 0`` is true for NaN): NaN is refused everywhere.
+        """
         for name, allowed in self.CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("momentum", "final_momentum"):
+            _require(self, name, 0 <= getattr(self, name) < 1, "in [0, 1)",
+                     "in v ← μ v − η g, μ ≥ 1 never lets old gradients fade: v stays large or grows")
+        for name in ("d_input_keep", "d_hidden_keep"):
+            _require(self, name, 0 < getattr(self, name) <= 1, "in (0, 1]",
+                     "the probability that dropout keeps a unit; 0 would keep none")
+        for name in ("d_input_scale", "d_hidden_scale"):
+            _require(self, name, 0 < getattr(self, name) < math.inf, "a finite number > 0",
+                     "kept units are multiplied by it, usually 1 / keep")
+        for name in ("g_irange", "d_irange"):
+            _require(self, name, 0 <= getattr(self, name) < math.inf, "a finite number ≥ 0",
+                     "weights start uniform in ±irange")
+        _require(self, "lr_decay", 1 <= self.lr_decay < math.inf, "a finite number ≥ 1",
+                 "η is divided by it after every step, so below 1 η would grow without bound")
+        # 0.5 is where c = 1 − c: beyond it [c, 1 − c] is empty. c > 0 keeps logit(c) finite.
+        _require(self, "g_bias_clip", 0 < self.g_bias_clip < 0.5, "in (0, 0.5)",
+                 "pixel means are clipped to [c, 1 − c], which needs 0 < c < 1 − c")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("int", "float", int, float) and not value >= 0:
                 raise ValueError(f"{f.name} must be non-negative, got {value}")
+        for name in self.COUNTS:
+            _require(self, name, getattr(self, name) >= 1, "at least 1")
+        # 50,000: the paper's training split of MNIST (images 50,000–59,999 validate).
         if not 1 <= self.n_train <= 50000:
             raise ValueError(f"n_train must be in 1…50000, got {self.n_train}")
         if not 1 <= self.batch_size <= self.n_train:
@@ -90,12 +132,20 @@ class Config:
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
                                  f"moves θ), got {getattr(self, name)}")
-        if self.k < 1:
-            raise ValueError(f"k must be at least 1, got {self.k}")
+        _require(self, "momentum_saturate", self.momentum_saturate >= self.momentum_start,
+                 f"at least momentum_start = {self.momentum_start}", "the ramp of μ cannot end before it starts")
         return self
 
     def as_dict(self):
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _require(cfg, name, ok, allowed, why=""):
+    """One check of ``Config.validate``: raise ValueError unless ``ok``, naming the field,
+    the allowed values, why (when it is not obvious) and the value given."""
+    if not ok:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be {allowed}{reason}, got {getattr(cfg, name)}")
 
 
 def sigmoid_bias_from_marginals(images, clip=1e-7):

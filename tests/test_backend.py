@@ -36,11 +36,30 @@ def test_generators_are_seeded(xp):
     assert not numpy.array_equal(backend.to_numpy(a), backend.to_numpy(backend.rng(6).random(4)))
 
 
-def test_environment_variable_selects_backend():
-    env = dict(os.environ, MINIGAN_BACKEND="numpy")
-    out = subprocess.run([sys.executable, "-c", "from minigan import backend; print(backend.name)"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "numpy"
-    env["MINIGAN_BACKEND"] = "jax"
-    bad = subprocess.run([sys.executable, "-c", "import minigan.backend"], env=env, capture_output=True, text=True)
-    assert bad.returncode != 0 and "unknown backend 'jax'; choose one of: numpy, cupy" in bad.stderr
+def test_import_ignores_the_environment_variable(tmp_path):
+    """MINIGAN_BACKEND is read when a command starts (``requested``), not at import: a bad or
+    unusable value must not break ``import minigan``, and the import always starts on NumPy."""
+    for value in ("jax", "cupy"):
+        env = dict(os.environ, MINIGAN_BACKEND=value)
+        out = subprocess.run([sys.executable, "-c", "from minigan import backend; print(backend.name, backend.xp.__name__)"],
+                             env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert out.returncode == 0 and out.stdout.split() == ["numpy", "numpy"], out.stderr
+
+
+def test_requested_prefers_the_flag_then_the_variable(monkeypatch):
+    monkeypatch.delenv("MINIGAN_BACKEND", raising=False)
+    assert backend.requested() is None                     # nothing asked: keep the active backend
+    assert backend.requested("cupy") == "cupy"
+    monkeypatch.setenv("MINIGAN_BACKEND", "cupy")
+    assert backend.requested() == "cupy"
+    assert backend.requested("numpy") == "numpy"           # --backend wins over the variable
+    monkeypatch.setenv("MINIGAN_BACKEND", "")
+    assert backend.requested() is None                     # set but empty counts as unset
+
+
+def test_unknown_name_in_the_variable_says_how_to_fix_it(monkeypatch):
+    monkeypatch.setenv("MINIGAN_BACKEND", "gpu")
+    with pytest.raises(ValueError) as err:
+        backend.requested()
+    assert str(err.value) == "MINIGAN_BACKEND='gpu' is not a backend; choose numpy or cupy (or unset it)"
+    assert backend.requested("numpy") == "numpy"           # a flag does not even look at it

@@ -1,10 +1,13 @@
 """Command line: help, one-line errors, and train → sample → evaluate on real data."""
+import dataclasses
+import os
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
-from minigan import cli
+from minigan import cli, gan
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"]])
@@ -16,7 +19,7 @@ def test_help(argv, capsys):
     assert "usage: minigan" in out
     if argv[0] == "train":
         assert "--g-objective {nonsaturating,minimax}" in out and "(default: 0.1)" in out
-        assert "η_0, initial learning rate" in out              # help comes from the Config comments
+        assert "η_0, initial learning rate" in out              # help comes from the Config fields
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -24,6 +27,17 @@ def test_help(argv, capsys):
     (["train", "--update", "magic"], "invalid choice: 'magic'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: COMMAND"),
+    # Counts are refused by the parser, before anything is read or written (issue 14, item 4).
+    (["train", "--epochs", "-3"], "argument --epochs: expected an integer ≥ 0, got -3"),
+    (["train", "--max-steps", "-1"], "argument --max-steps: expected an integer ≥ 0, got -1"),
+    (["train", "--epochs", "1.5"], "argument --epochs: expected an integer ≥ 0, got '1.5'"),
+    (["train", "--seed", "-1"], "argument --seed: expected an integer ≥ 0, got -1"),
+    (["sample", "x.npz", "--rows", "0"], "argument --rows: expected an integer ≥ 1, got 0"),
+    (["sample", "x.npz", "--cols", "-2"], "argument --cols: expected an integer ≥ 1, got -2"),
+    (["evaluate", "x.npz", "--samples", "0"], "argument --samples: expected an integer ≥ 1, got 0"),
+    (["evaluate", "x.npz", "--sigma", "-1"], "argument --sigma: expected a finite number > 0, got -1"),
+    (["evaluate", "x.npz", "--sigma", "nan"], "argument --sigma: expected a finite number > 0, got nan"),
+    (["train", "--backend", "gpu"], "argument --backend: invalid choice: 'gpu'"),
 ])
 def test_bad_arguments_are_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -48,7 +62,15 @@ def test_train_sample_evaluate(mnist_dir, tmp_path, capsys):
     assert cli.main(["train", *base, "--resume", "--lr", "0.5"]) == 1
     assert "cannot change lr" in capsys.readouterr().err
     assert cli.main(["train", *base, "--resume", "--max-steps", "2"]) == 0
-    assert "resumed" in capsys.readouterr().out
+    assert "resumed" in capsys.readouterr().out                 # 6 steps of 3 a epoch: epoch 2
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    for zero_work, why in [(["--epochs", "2"], "already at epoch 2, and --epochs is 2"),
+                           (["--epochs", "1"], "already at epoch 2, and --epochs is 1"),
+                           (["--max-steps", "0"], "--max-steps 0 takes no step")]:
+        assert cli.main(["train", *base, "--resume", *zero_work]) == 0
+        said = capsys.readouterr().out
+        assert said.startswith("nothing to train: ") and why in said and said.count("\n") == 1, said
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before          # nothing written
     png = tmp_path / "fig.png"
     assert cli.main(["sample", str(out / "checkpoint.npz"), "--data", mnist_dir, "--out", str(png),
                      "--rows", "3", "--cols", "4"]) == 0
@@ -89,9 +111,9 @@ def test_cupy_without_gpu_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["evaluate", "x.npz", "--samples", "0"], "--samples must be at least 1, got 0"),
-    (["sample", "x.npz", "--rows", "0"], "--rows and --cols must be at least 1"),
-    (["evaluate", "x.npz", "--sigma", "-1"], "no checkpoint at"),   # the checkpoint is checked first
+    (["evaluate", "x.npz"], "no checkpoint at"),
+    (["evaluate", "x.npz", "--sigma", "0.2"], "no checkpoint at"),
+    (["sample", "x.npz", "--rows", "2"], "no checkpoint at"),
 ])
 def test_bad_values_are_one_line(argv, message, capsys):
     assert cli.main(argv) == 1
@@ -106,3 +128,197 @@ def test_sample_images_is_seeded_and_chunked():
     G = gan.paper_generator(cfg, n_out=5)
     a, b = gan.sample_images(G, cfg, 7, seed=1, chunk=3), gan.sample_images(G, cfg, 7, seed=1, chunk=1000)
     assert a.shape == (7, 5) and numpy.allclose(a, b)
+
+
+# ----- issue 14: one-line errors, counts, zero work, --out and --data checked up front, help
+
+def _train_parser():
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, cli.argparse._SubParsersAction))
+    return sub.choices["train"]
+
+
+def test_every_train_flag_has_a_help_text():
+    for action in _train_parser()._actions:
+        if action.option_strings:
+            text = (action.help or "").split("(default:")[0].strip()
+            assert text, f"{action.option_strings[0]} has no help text"
+
+
+def test_every_config_field_carries_its_help():
+    for f in dataclasses.fields(gan.Config):
+        assert f.metadata.get("help", "").strip(), f"Config.{f.name} has no help"
+
+
+def test_help_does_not_read_source_files(monkeypatch, capsys):
+    """Installed without sources (a zipapp, a frozen build) inspect.getsource fails: help must not care."""
+    import inspect
+
+    def no_source(obj):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "η_0, initial learning rate (default: 0.1)" in out and "dimension of z (default: 100)" in out
+
+
+def _run(*argv, env=None, cwd):
+    """``python -m minigan ARGV`` in a fresh interpreter (the environment is read at start-up),
+    from ``cwd``, so that the installed minigan is run rather than a folder that happens to be there."""
+    return subprocess.run([sys.executable, "-m", "minigan", *argv], capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), cwd=cwd)
+
+
+def test_unknown_backend_in_environment_does_not_break_help_or_import(tmp_path):
+    done = _run("train", "--help", env={"MINIGAN_BACKEND": "gpu"}, cwd=tmp_path)
+    assert done.returncode == 0 and "usage: minigan train" in done.stdout, done.stderr
+    imported = subprocess.run([sys.executable, "-c", "import minigan.train, minigan.cli; "
+                               "from minigan import backend; print(backend.name)"], cwd=tmp_path,
+                              capture_output=True, text=True, env=dict(os.environ, MINIGAN_BACKEND="gpu"))
+    assert imported.returncode == 0 and imported.stdout.strip() == "numpy", imported.stderr
+
+
+def test_unknown_backend_in_environment_is_one_line(tmp_path):
+    done = _run("evaluate", "x.npz", env={"MINIGAN_BACKEND": "gpu"}, cwd=tmp_path)
+    assert done.returncode in (1, 2) and "Traceback" not in done.stderr
+    assert done.stderr == ("minigan evaluate: error: MINIGAN_BACKEND='gpu' is not a backend; "
+                           "choose numpy or cupy (or unset it)\n")
+
+
+def test_backend_flag_overrides_environment(tmp_path):
+    done = _run("evaluate", "x.npz", "--backend", "numpy", env={"MINIGAN_BACKEND": "cupy"}, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cupy" not in done.stderr.lower() and "no checkpoint at x.npz" in done.stderr
+
+
+@pytest.mark.skipif(__import__("minigan.backend").backend.gpu_available(), reason="a GPU is present")
+def test_cupy_from_environment_without_gpu_says_where_it_came_from(monkeypatch, capsys):
+    monkeypatch.setenv("MINIGAN_BACKEND", "cupy")
+    assert cli.main(["evaluate", "x.npz"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "MINIGAN_BACKEND=cupy" in err and "--backend numpy" in err
+
+
+@pytest.mark.parametrize("flags, why", [
+    (["--epochs", "0"], "--epochs 0"),
+    (["--max-steps", "0"], "--max-steps 0"),
+])
+def test_zero_work_on_a_new_run_writes_nothing(flags, why, tmp_path, capsys, monkeypatch):
+    from minigan import data
+    monkeypatch.setattr(data, "mnist_splits", lambda *a, **k: pytest.fail("zero work must not load MNIST"))
+    out = tmp_path / "run"
+    assert cli.main(["train", "--out", str(out), "--no-progress", *flags]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith("nothing to train: ") and why in said.out and said.out.count("\n") == 1
+    assert said.err == "" and not out.exists()
+
+
+def test_out_that_is_a_file_is_refused_before_loading_data(tmp_path, capsys, monkeypatch):
+    from minigan import data
+    monkeypatch.setattr(data, "mnist_splits", lambda *a, **k: pytest.fail("--out is checked first"))
+    (tmp_path / "x").write_text("not a folder")
+    assert cli.main(["train", "--out", str(tmp_path / "x"), "--max-steps", "1"]) == 1
+    assert capsys.readouterr().err == f"minigan train: error: --out {tmp_path / 'x'} is a file; give a folder\n"
+    # A folder that would have to be made inside a file: refused as well, and nothing is created.
+    assert cli.main(["train", "--out", str(tmp_path / "x" / "a" / "b"), "--max-steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is inside {tmp_path / 'x'}, which is a file; give a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root may write in any folder, so a read-only folder cannot be made here")
+def test_out_in_a_read_only_folder_is_refused(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert cli.main(["train", "--out", str(locked / "run"), "--max-steps", "1"]) == 1
+    finally:
+        locked.chmod(0o700)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write in {locked}: Permission denied" in err
+
+
+def test_out_check_leaves_nothing_behind(tmp_path):
+    cli.check_out_folder(tmp_path / "new" / "run")            # a writable place: no error
+    assert list(tmp_path.iterdir()) == []                      # no folder made, no probe file left
+
+
+def test_explicit_data_folder_that_does_not_exist_is_not_replaced(mnist_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MINIGAN_DATA", mnist_dir)             # a good folder that must NOT be used instead
+    typo = tmp_path / "mnsit"
+    argv = ["train", "--data", str(typo), "--out", str(tmp_path / "run"), "--no-progress",
+            "--n-train", "100", "--max-steps", "1", "--parzen-every", "0"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"MNIST folder {typo} (--data) does not exist" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("error", [ValueError("first line\n  second line"), RuntimeError(""),
+                                   zipfile.BadZipFile("File is not a zip file"), EOFError()])
+def test_any_user_error_is_one_line(error, capsys, monkeypatch):
+    from minigan import train
+
+    def fail(path):
+        raise error
+
+    monkeypatch.setattr(train, "load_generator", fail)
+    assert cli.main(["evaluate", "x.npz"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigan evaluate: error: ") and err.count("\n") == 1 and len(err) > 30
+    if "second" in str(error):
+        assert "first line second line" in err
+
+
+def test_programming_errors_keep_their_traceback(monkeypatch):
+    from minigan import train
+    monkeypatch.setattr(train, "load_generator", lambda path: {}["bug"])
+    with pytest.raises(KeyError):
+        cli.main(["evaluate", "x.npz"])
+
+
+def test_interrupted_run_still_writes_its_report(mnist_dir, tmp_path, capsys, monkeypatch):
+    """Ctrl-C after a checkpoint was saved: report.txt describes it, and the reason is one line."""
+    from minigan import train
+    original = train.Trainer.train
+
+    def one_step_then_ctrl_c(self, max_steps=None, **kw):
+        original(self, max_steps=1, **kw)          # one step, saved as a mid-epoch checkpoint
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.Trainer, "train", one_step_then_ctrl_c)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "200",
+                     "--parzen-every", "0", "--g-hidden", "8", "--d-units", "4"]) == 130   # small: fast
+    assert capsys.readouterr().err == ("minigan train: interrupted; the last checkpoint is intact "
+                                       "(continue with --resume)\n")
+    assert "epochs completed: 0, steps: 1" in (out / "report.txt").read_text()
+
+
+def test_interrupt_before_any_checkpoint_promises_none(tmp_path, capsys, monkeypatch):
+    from minigan import data
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "mnist_splits", ctrl_c)       # Ctrl-C while MNIST is being read
+    assert cli.main(["train", "--out", str(tmp_path / "run"), "--max-steps", "1"]) == 130
+    assert capsys.readouterr().err == "minigan train: interrupted\n"
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--momentum", "1", "momentum must be in [0, 1)"),
+    ("--d-input-keep", "0", "d_input_keep must be in (0, 1]"),
+    ("--lr-decay", "0.5", "lr_decay must be a finite number ≥ 1"),
+    ("--noise-dim", "0", "noise_dim must be at least 1, got 0"),
+    ("--lr", "nan", "lr must be non-negative, got nan"),
+])
+def test_config_values_are_refused_before_anything_is_written(flag, value, message, tmp_path, capsys):
+    small = ["--n-train", "100", "--max-steps", "1", "--parzen-every", "0", "--no-progress"]  # if accepted
+    assert cli.main(["train", "--out", str(tmp_path / "run"), *small, flag, value]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"minigan train: error: {message}") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()

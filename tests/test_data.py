@@ -77,6 +77,23 @@ def test_environment_folder_is_used(mnist_dir, isolated, monkeypatch):
     assert data.find_file("test_labels", download=False) == Path(mnist_dir) / "t10k-labels-idx1-ubyte.gz"
 
 
+def test_given_folder_is_the_only_place_looked_in(mnist_dir, isolated, monkeypatch):
+    """A folder passed explicitly (--data) that is wrong must fail, naming it, even when
+    $MINIGAN_DATA holds good files: silently reading those instead would hide the typo."""
+    monkeypatch.setenv("MINIGAN_DATA", mnist_dir)
+    typo = isolated / "mnsit"
+    with pytest.raises(data.DataError) as err:
+        data.find_file("test_labels", typo)
+    assert str(err.value).startswith(f"MNIST folder {typo} (--data) does not exist; check the path")
+    typo.mkdir()                                            # exists, but holds no MNIST
+    with pytest.raises(data.DataError, match=r"\(--data\) has no train-images-idx3-ubyte.gz; put the four files"):
+        data.mnist_splits(typo)
+    (isolated / "a-file").write_text("")
+    with pytest.raises(data.DataError, match="is a file, not a folder"):
+        data.find_file("test_labels", isolated / "a-file")
+    assert not data.cache_dir().exists()                    # and nothing was downloaded instead
+
+
 def test_corrupt_local_file_is_reported(mnist_dir, isolated):
     folder = isolated / "mine"
     folder.mkdir()
@@ -119,8 +136,9 @@ def test_download_verifies_and_caches(server, monkeypatch):
 
 def test_corrupt_download_is_never_cached(server, monkeypatch):
     monkeypatch.setenv("MINIGAN_MNIST_MIRRORS", f"{server}/bad/")
-    with pytest.raises(data.DataError, match="checksum"):
+    with pytest.raises(data.DataError, match="checksum") as err:
         data.find_file("test_labels")
+    assert "\n" not in str(err.value)                       # one line, whatever the number of mirrors
     assert not data.cache_dir().exists() or list(data.cache_dir().iterdir()) == []
     # With a bad mirror first and a good one second, the good copy is the one kept.
     monkeypatch.setenv("MINIGAN_MNIST_MIRRORS", f"{server}/bad/, {server}/good")
@@ -134,6 +152,7 @@ def test_offline_error_says_what_to_do(isolated, monkeypatch):
         data.find_file("train_images")
     msg = str(err.value)
     assert "train-images-idx3-ubyte.gz" in msg and "--data FOLDER" in msg and "MINIGAN_DATA" in msg
+    assert "\n" not in msg
     with pytest.raises(data.DataError, match="downloading was switched off"):
         data.find_file("train_images", download=False)
 
