@@ -5,8 +5,10 @@
 2. For several p_g, compute by quadrature C(G) = max_D V(D, G) and −log 4 + 2·JSD(p_data ‖ p_g):
    they agree, and the minimum −log 4 ≈ −1.3863 is reached at p_g = p_data.
 
-    python examples/optimal_d.py              # docs/figures/optimal_d.png, ~15 s
-    python examples/optimal_d.py --fast --out /tmp/o
+    python examples/optimal_d.py              # ~15 s: runs/examples/optimal_d.png and the table
+    python examples/optimal_d.py --out DIR    # the same, into DIR
+    python examples/optimal_d.py --figures    # regenerate the committed docs/figures/optimal_d.png
+    python examples/optimal_d.py --fast       # a few steps, to check that it runs
 """
 import argparse
 import math
@@ -20,17 +22,28 @@ import numpy  # noqa: E402
 
 from minigan import theory, toy  # noqa: E402
 
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 X = numpy.linspace(-8, 8, 16001)        # wide enough to hold every density's mass
 DX = X[1] - X[0]
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="docs/figures", help="folder for optimal_d.png")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", default="runs/examples",
+                       help="folder for optimal_d.png (default: runs/examples, in the current folder)")
+    where.add_argument("--figures", action="store_true",
+                       help="regenerate the committed figure: write into this checkout's docs/figures")
     p.add_argument("--steps", type=int, default=3000, help="steps of D's training (default 3000)")
     p.add_argument("--fast", action="store_true", help="a few steps only, to check that it runs")
     args = p.parse_args(argv)
-    out = Path(args.out)
+    args.out = FIGURES if args.figures else Path(args.out)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
 
     p_data, p_g = theory.gaussian(X, 1.0, 0.6), theory.gaussian(X, -0.5, 1.0)

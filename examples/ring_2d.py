@@ -6,9 +6,14 @@ several moments of Algorithm 1. A generator that collapses puts all its points
 on one or a few modes and then hops between them as D learns to reject each;
 the title counts the modes holding at least 1% of the samples.
 
-    python examples/ring_2d.py                            # docs/figures/ring_2d.png
+    python examples/ring_2d.py                            # runs/examples/ring_2d.png
     python examples/ring_2d.py --k 5 --objective minimax  # try other settings
-    python examples/ring_2d.py --fast --out /tmp/r
+    python examples/ring_2d.py --seed 1 --out DIR --name s1   # DIR/s1.png
+    python examples/ring_2d.py --fast                     # a few steps, to check that it runs
+
+The two committed figures are regenerated with
+    python examples/ring_2d.py --figures                  # docs/figures/ring_2d.png
+    python examples/ring_2d.py --figures --lr-g 1e-2 --name ring_collapse
 """
 import argparse
 import time
@@ -22,6 +27,7 @@ import numpy  # noqa: E402
 
 from minigan import toy  # noqa: E402
 
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 LIM = 3.0
 
 
@@ -41,9 +47,13 @@ def panel(ax, gan, title):
     return modes, near
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="docs/figures", help="folder for the PNG")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", default="runs/examples",
+                       help="folder for the PNG (default: runs/examples, in the current folder)")
+    where.add_argument("--figures", action="store_true",
+                       help="regenerate a committed figure: write into this checkout's docs/figures")
     p.add_argument("--name", default="ring_2d", help="file name without .png (default ring_2d)")
     p.add_argument("--steps", type=int, default=4000, help="Algorithm 1 iterations (default 4000)")
     p.add_argument("--k", type=int, default=1, help="D steps per G step (default 1)")
@@ -53,8 +63,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="a few steps only, to check that it runs")
     args = p.parse_args(argv)
+    args.out = FIGURES if args.figures else Path(args.out)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     steps = 12 if args.fast else args.steps
-    out = Path(args.out)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     gan = toy.ToyGAN(toy.ring_2d(), data_dim=2, noise_dim=2, g_sizes=(64, 64), d_sizes=(64, 64), k=args.k,

@@ -8,11 +8,18 @@ reaches θ_g after the chain rule through D and G:
 Right: the measured norm ‖∇θ_g‖ in the first steps of real MNIST training with
 the paper's setup, once with each objective (same seed, same data).
 
-    python examples/saturation.py --data DIR          # docs/figures/saturation.png, ~2 min
-    python examples/saturation.py --fast --out /tmp/s
+Needs MNIST (the four *-ubyte.gz files), found as `minigan train` finds it:
+--data DIR, else $MINIGAN_DATA, else the user cache, downloading into the cache
+when it is missing there. Without it the example stops with a one-line error.
+
+    python examples/saturation.py --data DIR          # ~2 min: runs/examples/saturation.png
+    python examples/saturation.py --data DIR --out OUT    # the same, into OUT
+    python examples/saturation.py --data DIR --figures    # regenerate docs/figures/saturation.png
+    python examples/saturation.py --data DIR --fast   # a few steps on 1,000 images
 """
 import argparse
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -22,33 +29,65 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
+from tqdm import tqdm  # noqa: E402
+
 from minigan import data, gan, train  # noqa: E402
 
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 
-def generator_gradient_norms(splits, objective, steps, seed=0):
+
+def generator_gradient_norms(splits, objective, steps, seed=0, progress=True):
     """‖∇θ_g g_obj‖ at each of the first ``steps`` steps of the released-code update."""
     cfg = gan.Config(g_objective=objective, seed=seed, parzen_every=0, n_train=len(splits["train"]))
     trainer = train.Trainer(cfg, splits)
     norms = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc=f"{objective:>13} objective", unit="step", disable=not progress):
         trainer.train_step()
         norms.append(math.sqrt(sum(float((g * g).sum()) for _, g in trainer.G.params_and_grads())))
     return numpy.array(norms)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", metavar="DIR", help="MNIST folder (default: $MINIGAN_DATA or the cache)")
-    p.add_argument("--out", default="docs/figures", help="folder for saturation.png")
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0] + " Trains on MNIST: give its folder with --data DIR "
+        "or $MINIGAN_DATA (the four *-ubyte.gz files); if neither is set, the user cache is used, "
+        "downloading into it when the files are missing.")
+    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST .gz files "
+                   "(default: $MINIGAN_DATA, else the user cache, downloading if needed)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", default="runs/examples",
+                       help="folder for saturation.png (default: runs/examples, in the current folder)")
+    where.add_argument("--figures", action="store_true",
+                       help="regenerate the committed figure: write into this checkout's docs/figures")
     p.add_argument("--steps", type=int, default=1500, help="training steps per objective (default 1500: "
                    "D starts near ½ and needs a few hundred steps to reject G(z) confidently)")
     p.add_argument("--fast", action="store_true", help="a few steps on 1,000 images, to check that it runs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    out = Path(args.out)
+    args.out = FIGURES if args.figures else Path(args.out)
+    return args
+
+
+def load_mnist(folder, n_train):
+    """The paper's splits, or exit with one line that says what is missing and how to provide it."""
+    try:
+        return data.mnist_splits(folder, n_train=n_train)
+    except data.DataError as err:
+        # The first line of data's message says what was looked for and where (later lines, if
+        # any, list every mirror's answer); add how to fix it unless the message already says.
+        what = str(err).splitlines()[0].rstrip(":")
+        fix = "" if "--data" in what else ("; put the four MNIST .gz files in one folder and pass "
+                                           "--data DIR (or set MINIGAN_DATA=DIR)")
+        sys.exit(f"saturation.py: error: this example trains on MNIST. {what}{fix}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    steps = 5 if args.fast else args.steps
+    splits = load_mnist(args.data, n_train=1000 if args.fast else 50000)   # before anything is written
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    steps = 5 if args.fast else args.steps
-    splits = data.mnist_splits(args.data, n_train=1000 if args.fast else 50000)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     d = numpy.linspace(1e-3, 1 - 1e-3, 500)
@@ -63,7 +102,7 @@ def main(argv=None):
     print(f"{'step':>5} | {'‖∇θ_g‖ minimax':>15} | {'‖∇θ_g‖ non-saturating':>22}")
     results = {}
     for objective in ("minimax", "nonsaturating"):
-        norms = generator_gradient_norms(splits, objective, steps)
+        norms = generator_gradient_norms(splits, objective, steps, progress=not args.no_progress)
         results[objective] = norms
         axes[2].semilogy(numpy.arange(1, steps + 1), norms, label=objective)
     for i in sorted({0, steps // 10, steps // 2, steps - 1}):

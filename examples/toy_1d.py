@@ -10,8 +10,10 @@ Moments shown: (a) at the start; (b) after D alone was trained for a while
 (it approaches D* = p_data / (p_data + p_g)); (c), (d) as G follows D's
 gradient; at the end p_g ≈ p_data and D(x) ≈ ½.
 
-    python examples/toy_1d.py                 # ~20 s: docs/figures/toy_1d.png and .gif
-    python examples/toy_1d.py --fast --out /tmp/t
+    python examples/toy_1d.py                 # ~20 s: runs/examples/toy_1d.png and .gif
+    python examples/toy_1d.py --out DIR       # the same, into DIR
+    python examples/toy_1d.py --figures       # regenerate the committed docs/figures/toy_1d.*
+    python examples/toy_1d.py --fast          # a few steps, to check that it runs
 """
 import argparse
 import time
@@ -23,9 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from minigan import theory, toy  # noqa: E402
 
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 X = numpy.linspace(-3, 4, 701)          # where densities and D are drawn
 MEAN, STD = 1.0, 0.6
 
@@ -56,16 +60,27 @@ def draw(ax, gan, title):
     ax.set_title(title, fontsize=9)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="docs/figures", help="folder for toy_1d.png and toy_1d.gif")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", default="runs/examples",
+                       help="folder for toy_1d.png and toy_1d.gif (default: runs/examples, in the current folder)")
+    where.add_argument("--figures", action="store_true",
+                       help="regenerate the committed figures: write into this checkout's docs/figures")
     p.add_argument("--steps", type=int, default=4000, help="Algorithm 1 iterations (default 4000)")
     p.add_argument("--k", type=int, default=1, help="D steps per G step (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="a few steps only, to check that it runs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    args.out = FIGURES if args.figures else Path(args.out)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     steps, d_first, frame_every = (20, 10, 10) if args.fast else (args.steps, 300, max(1, args.steps // 50))
-    out = Path(args.out)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
@@ -83,7 +98,7 @@ def main(argv=None):
     draw(axes[1], gan, f"(b) D trained alone ({d_first} steps): D → D*")
     snapshot("D trained alone")
     moments = {steps // 8: "(c)", steps: "(d)"}
-    for i in range(1, steps + 1):
+    for i in tqdm(range(1, steps + 1), desc="Algorithm 1", unit="step", disable=args.no_progress):
         gan.step()
         if i % frame_every == 0:
             snapshot(f"Algorithm 1, iteration {i}")

@@ -8,13 +8,14 @@ import pytest
 from minigan import backend
 
 _GPU = backend.gpu_available()
+NO_GPU = "CuPy backend: no CuPy installation with a visible CUDA GPU on this machine"
 
 
 @pytest.fixture(params=["numpy", "cupy"])
 def xp(request):
     """Run the test on NumPy, and again on CuPy when a GPU is present."""
     if request.param == "cupy" and not _GPU:
-        pytest.skip("CuPy backend: no CuPy installation with a visible CUDA GPU on this machine")
+        pytest.skip(NO_GPU)
     previous = backend.name
     module = backend.use(request.param)
     yield module
@@ -43,3 +44,17 @@ def pytest_report_header(config):
         return "minigan backends under test: numpy, cupy (GPU found)"
     return ("minigan backends under test: numpy only; every CuPy copy of a test is skipped "
             "(no CuPy installation with a visible CUDA GPU)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line, just above the final count, that says why the s's are there when they are CuPy copies.
+
+    The header says it too, but setup.cfg's `-q` hides the header, and a newcomer who sees a hundred
+    unexplained skips should not need to know that. This line shows with or without -q, next to the
+    count of skipped tests it explains. (Dropping -q instead would bring back the header, but
+    among the platform and plugin lines and far above the count, where nobody looks for it.)"""
+    cupy = [r for r in terminalreporter.stats.get("skipped", []) if NO_GPU in str(r.longrepr)]
+    if cupy:
+        terminalreporter.write_line(
+            f"skipped: {len(cupy)} CuPy copies of tests (no CuPy installation with a visible CUDA GPU "
+            "here, so only NumPy was tested; on a machine with a GPU both backends are)")

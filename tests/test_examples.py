@@ -1,19 +1,30 @@
-"""Every example runs in its fast mode and writes the files it promises."""
+"""Every example runs in its fast mode and writes the files it promises, and only there."""
+import hashlib
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+FIGURES = ROOT / "docs" / "figures"
+WRITES = {"toy_1d": ["toy_1d.png", "toy_1d.gif"], "optimal_d": ["optimal_d.png"],
+          "ring_2d": ["ring_2d.png"], "saturation": ["saturation.png"]}
 
 
-def run_example(name, *argv):
+def load_example(name):
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.main(list(argv))
+    return module
+
+
+def run_example(name, *argv):
+    load_example(name).main(list(argv))
 
 
 def test_toy_1d(tmp_path):
@@ -64,3 +75,81 @@ def test_custom_layer(tmp_path, capsys):
         run_example("custom_layer", "--help")
     help_text = capsys.readouterr().out
     assert exit_.value.code == 0 and "--fast" in help_text and "--alpha" in help_text
+
+
+def checkout_state():
+    """`git status --porcelain` of the checkout (None outside a git checkout) and a hash of
+    every committed figure: an overwritten figure that was already modified shows in the hash."""
+    status = None
+    if shutil.which("git"):
+        run = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"],
+                             capture_output=True, text=True, timeout=60)
+        status = run.stdout if run.returncode == 0 else None
+    figures = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(FIGURES.iterdir())}
+    return status, figures
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_fast_run_writes_only_into_its_out_folder(name, tmp_path, request):
+    """Run as a user runs it, from a folder of one's own: with no --out the figures land in
+    ./runs/examples, with --out DIR in DIR, and the checkout (its committed figures included)
+    is left exactly as it was."""
+    data = ["--data", request.getfixturevalue("mnist_dir")] if name == "saturation" else []
+    env = dict(os.environ, MPLBACKEND="Agg")
+    before = checkout_state()
+    for out, argv in [(tmp_path / "runs" / "examples", []), (tmp_path / "chosen", ["--out", str(tmp_path / "chosen")])]:
+        script = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--fast", *data, *argv],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert script.returncode == 0, script.stderr
+        assert sorted(f.name for f in out.iterdir()) == sorted(WRITES[name])
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["chosen", "runs"]
+    assert checkout_state() == before
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_figures_flag_means_the_committed_figures(name, capsys):
+    """--figures is the one way to write into docs/figures, wherever the example is run from;
+    it cannot be combined with --out, and --help explains both."""
+    module = load_example(name)
+    assert module.parse_args(["--figures"]).out == FIGURES
+    assert module.parse_args([]).out == Path("runs/examples")
+    assert module.parse_args(["--out", "x"]).out == Path("x")
+    with pytest.raises(SystemExit) as exit_:
+        module.parse_args(["--figures", "--out", "x"])
+    assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--out DIR" in help_text and "runs/examples" in help_text and "docs/figures" in help_text
+
+
+@pytest.mark.parametrize("where", ["unset", "empty folder"])
+def test_saturation_without_mnist_is_one_line(where, tmp_path):
+    """No MNIST anywhere (and no mirror answering): one line on stderr that says what is missing
+    and how to provide it, a non-zero exit, no traceback, and nothing written."""
+    env = dict(os.environ, MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp_path / "cache"),
+               MINIGAN_MNIST_MIRRORS="http://127.0.0.1:9/")          # port 9 refuses at once
+    env.pop("MINIGAN_DATA", None)
+    if where == "empty folder":
+        (tmp_path / "empty").mkdir()
+        env["MINIGAN_DATA"] = str(tmp_path / "empty")
+    script = subprocess.run([sys.executable, str(EXAMPLES / "saturation.py"), "--fast"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    lines = script.stderr.strip().splitlines()
+    assert script.returncode != 0 and "Traceback" not in script.stderr
+    assert len(lines) == 1, script.stderr
+    assert "trains on MNIST" in lines[0] and "not found" in lines[0] and "--data" in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_saturation_help_says_it_needs_mnist(capsys):
+    with pytest.raises(SystemExit):
+        run_example("saturation", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Trains on MNIST" in help_text and "--data DIR" in help_text and "$MINIGAN_DATA" in help_text
+
+
+def test_saturation_shows_progress(tmp_path, mnist_dir, capsys):
+    run_example("saturation", "--fast", "--data", mnist_dir, "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    assert "minimax objective" in err and "nonsaturating objective" in err and "5/5" in err
