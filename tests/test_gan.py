@@ -197,3 +197,88 @@ def test_released_step_equals_the_textbook_version(xp):
     (g_fast, d_fast), (g_book, d_book) = runs
     assert all(numpy.array_equal(a, b) for a, b in zip(d_fast, d_book))
     assert all(numpy.abs(a - b).max() <= 1e-6 * numpy.abs(b).max() for a, b in zip(g_fast, g_book))
+
+
+def test_discriminator_update_gradients(xp):
+    """Algorithm 1's D step computes ∇θ_d d_obj exactly, d_obj = ½[BCE(D(x), 1) + BCE(D(s), 0)].
+
+    As in test_released_step_gradients: the optimizer does nothing, so θ_d stays where the
+    gradients were taken, and D's dropout is reseeded before every pass, so that each finite
+    difference sees the same masks as the update did."""
+    cfg, G, D = small()
+    rng = numpy.random.default_rng(2)
+    x, s = xp.asarray(rng.random((4, 9))), xp.asarray(rng.random((4, 9)))   # real images, samples
+    gradcheck.reseed(D.layers, 11)
+    d_obj, right_real, right_fake = gan.discriminator_update(D, x, s, NoStep())
+
+    def objective():
+        gradcheck.reseed(D.layers, 11)
+        a = D.forward(xp.concatenate([x, s]))                                # (8, 1)
+        return 0.5 * (BCEWithLogits().forward(a[:4], 1) + BCEWithLogits().forward(a[4:], 0))
+
+    assert float(d_obj) == pytest.approx(float(objective()), rel=1e-12)
+    assert 0 <= int(right_real) <= 4 and 0 <= int(right_fake) <= 4
+    report = gradcheck.compare(objective, *grads_of(D))
+    assert report.passed(TOL), report
+
+
+# ----- Config validation (issue 14)
+# Every value outside its meaning is refused by Config.validate, in one line that names the
+# field, the allowed range and the value given. Each row: a field, a bad value, the message.
+
+_BAD_CONFIG = [
+    ("momentum", 1.0, "momentum must be in [0, 1)"),
+    ("momentum", -0.1, "momentum must be in [0, 1)"),
+    ("final_momentum", 1.5, "final_momentum must be in [0, 1)"),
+    ("d_input_keep", 0.0, "d_input_keep must be in (0, 1]"),
+    ("d_hidden_keep", 1.2, "d_hidden_keep must be in (0, 1]"),
+    ("d_input_scale", 0.0, "d_input_scale must be a finite number > 0"),
+    ("d_hidden_scale", math.inf, "d_hidden_scale must be a finite number > 0"),
+    ("lr_decay", 0.99, "lr_decay must be a finite number ≥ 1 (η is divided by it after every step"),
+    ("lr_decay", math.inf, "lr_decay must be a finite number ≥ 1"),
+    ("g_irange", math.inf, "g_irange must be a finite number ≥ 0"),
+    ("d_irange", -0.1, "d_irange must be a finite number ≥ 0"),
+    ("g_bias_clip", 0.0, "g_bias_clip must be in (0, 0.5)"),
+    ("g_bias_clip", 0.5, "g_bias_clip must be in (0, 0.5)"),
+    ("noise_dim", 0, "noise_dim must be at least 1"),
+    ("g_hidden", 0, "g_hidden must be at least 1"),
+    ("d_units", 0, "d_units must be at least 1"),
+    ("d_pieces", 0, "d_pieces must be at least 1"),
+    ("parzen_samples", 0, "parzen_samples must be at least 1"),
+    ("batch_size", 0, "batch_size must be in 1…n_train"),
+    ("k", 0, "k must be at least 1"),
+    ("momentum_saturate", 0, "momentum_saturate must be at least momentum_start = 1"),
+]
+
+
+@pytest.mark.parametrize("name, value, message", _BAD_CONFIG)
+def test_config_refuses_values_outside_their_meaning(name, value, message):
+    with pytest.raises(ValueError) as err:
+        gan.Config(**{name: value}).validate()
+    text = str(err.value)
+    assert text.startswith(message) and text.endswith(f", got {value}") and "\n" not in text
+
+
+def test_config_refuses_nan_in_every_number():
+    import dataclasses
+    numbers = [f.name for f in dataclasses.fields(gan.Config) if f.type in (int, float)]
+    assert len(numbers) == 26                                 # all but the four string choices
+    for name in numbers:
+        with pytest.raises(ValueError, match=rf"^{name} must be .*, got nan$"):
+            gan.Config(**{name: math.nan}).validate()
+
+
+def test_config_accepts_the_edges_of_each_range():
+    gan.Config(momentum=0.0, final_momentum=0.0, d_input_keep=1.0, d_hidden_keep=1.0,
+               g_irange=0.0, d_irange=0.0, lr_decay=1.0, momentum_start=7, momentum_saturate=7,
+               epochs=0, parzen_every=0, checkpoint_every=0, seed=0).validate()
+    gan.Config(g_bias_clip=0.49, d_input_scale=1e-3, noise_dim=1, g_hidden=1, d_units=1, d_pieces=1,
+               batch_size=1, parzen_samples=1).validate()
+
+
+def test_config_defaults_are_valid_and_every_field_has_a_help_text():
+    import dataclasses
+    assert gan.Config().validate() == gan.Config()
+    for f in dataclasses.fields(gan.Config):
+        assert f.metadata["help"].strip(), f.name
+    assert dataclasses.fields(gan.Config)[0].metadata["help"] == "dimension of z"

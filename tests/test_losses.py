@@ -93,3 +93,30 @@ def test_target_shape_mismatch_is_reported(xp):
 def test_backward_before_forward():
     with pytest.raises(RuntimeError, match="before forward"):
         BCE().backward()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_on_probabilities_at_exactly_0_and_1(xp, dtype):
+    """p = [0, 1, 0, 1], t = [1, 0, 0, 1], N = 4: the two wrong answers first, then the two right ones.
+    log 0 is −inf, so BCE clips p to [ε, 1 − ε] (ε = 1e-7) and evaluates everything there.
+    Value: L = −¼[log ε + log(1 − (1 − ε)) + log(1 − ε) + log(1 − ε)]
+             = −½[log ε + log(1 − ε)] = ½[16.1180957 + 1.0e-7] ≈ 8.0590479 nats.
+    Gradient, the formula (p − t) / (p(1 − p)) / N at the clipped p:
+        p = ε,     t = 1:  (ε − 1) / (ε(1 − ε)) / 4     = −1 / (4ε)       = −2.5e6
+        p = 1 − ε, t = 0:  (1 − ε) / ((1 − ε)ε) / 4     = +1 / (4ε)       = +2.5e6
+        p = ε,     t = 0:  ε / (ε(1 − ε)) / 4           = +1 / (4(1 − ε)) ≈ +0.25
+        p = 1 − ε, t = 1:  −ε / ((1 − ε)ε) / 4          = −1 / (4(1 − ε)) ≈ −0.25
+    The clipped function itself is flat outside [ε, 1 − ε], so a finite difference there would
+    read 0; backward instead returns the formula at the clip, a large but finite push back towards
+    the right answer. In float32, 1 − ε rounds to 1 − 1.19e-7, so only finiteness is checked there.
+    """
+    eps = 1e-7
+    loss = BCE(eps)
+    p = xp.asarray([0.0, 1.0, 0.0, 1.0], dtype=dtype)
+    value = loss.forward(p, xp.asarray([1.0, 0.0, 0.0, 1.0], dtype=dtype))
+    grad = backend.to_numpy(loss.backward())
+    assert numpy.isfinite(float(value)) and numpy.isfinite(grad).all() and grad.dtype == dtype
+    if dtype == "float64":
+        assert float(value) == pytest.approx(-0.5 * (math.log(eps) + math.log1p(-eps)), rel=1e-8)
+        assert grad == pytest.approx([-1 / (4 * eps), 1 / (4 * eps), 1 / (4 * (1 - eps)), -1 / (4 * (1 - eps))],
+                                     rel=1e-8)

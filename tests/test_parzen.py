@@ -85,3 +85,29 @@ def test_one_sample_is_a_gaussian_log_density():
     mu, x = numpy.array([[0.2, 0.4, 0.6]]), numpy.array([[0.5, 0.0, 1.0]])
     want = -((x - mu) ** 2).sum() / (2 * 0.3 ** 2) - 3 * math.log(0.3 * math.sqrt(2 * math.pi))
     assert parzen.log_likelihood(numpy.repeat(mu, 5, axis=0), x, 0.3)[0] == pytest.approx(want, rel=1e-13)
+
+
+def test_protocol_uses_exactly_the_first_1000_validation_images():
+    """The protocol picks σ on validation images 0–999, no more, no fewer, no other ones.
+
+    Validation rows 0–999 lie close to the samples (noise 0.05), which favours a narrow window;
+    rows 1000–1999 lie far from every sample, which favours the widest σ of the grid. So σ changes
+    if evaluate reads past row 999, and the reported validation mean (every row is different)
+    changes if it reads any other slice, even one row more or less.
+    """
+    rng = numpy.random.default_rng(0)
+    samples = rng.random((50, 5))
+    near = samples[rng.integers(0, 50, 1000)] + rng.normal(0, 0.05, (1000, 5))
+    valid = numpy.concatenate([near, rng.random((1000, 5)) + 30.0])        # (2000, 5)
+    test = rng.random((30, 5))
+    sigma_first, _ = parzen.select_sigma(samples, valid[:1000])
+    assert sigma_first != parzen.select_sigma(samples, valid[:1001])[0]     # the construction works
+    assert sigma_first != parzen.select_sigma(samples, valid[1000:])[0]
+
+    result = parzen.evaluate(samples, valid, test)
+    assert result.sigma == sigma_first
+    first_1000 = parzen.log_likelihood(samples, valid[:1000], sigma_first).mean()
+    assert result.valid_mean == pytest.approx(first_1000, rel=1e-12)
+    for other in (valid[:999], valid[1:1001]):
+        assert parzen.log_likelihood(samples, other, sigma_first).mean() != pytest.approx(first_1000, rel=1e-9)
+    assert result.n_test == 30 and result.n_samples == 50
