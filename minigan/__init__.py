@@ -9,6 +9,7 @@ Modules, one concept each:
 - ``optim``      SGD with momentum, the paper's schedules, Adam
 - ``gradcheck``  finite-difference checks of every hand-derived gradient
 - ``testing``    property tests for your own layers and losses (needs hypothesis)
+- ``metrics``    Inception Score, Fréchet distance / FID, precision and recall (beyond the paper)
 
 Every backward pass is derived step by step in docs/derivations.md.
 """

@@ -1,0 +1,296 @@
+"""Sample-quality metrics beyond the paper's Parzen window: IS, FID, precision/recall.
+
+The paper (2014) scores samples with a Parzen-window log-likelihood
+(``minigan.parzen``). Later work replaced it with scores computed on features or
+class probabilities of a fixed classifier. This module holds the arithmetic of
+those scores only; which network supplies the probabilities or features is up to
+the caller (for MNIST, any fixed classifier you trust).
+
+- ``inception_score(probs, splits)``  Salimans et al. (2016)
+- ``frechet_distance(mu1, cov1, mu2, cov2)`` and ``fid(features_a, features_b)``
+  Heusel et al. (2017)
+- ``precision_recall(real, fake, k)``  Kynkäänniemi et al. (2019)
+
+Every function works through ``backend.xp`` (NumPy or CuPy), computes in float64
+and returns Python floats. Each numerical-stability choice is commented beside
+the naive formula it replaces.
+"""
+import math
+import numbers
+
+from . import backend
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _matrix(name, a, min_rows=1, hint="", why=""):
+    """``a`` as a 2-D float64 array of the active backend with ≥ min_rows rows, all finite."""
+    xp = backend.xp
+    a = xp.asarray(a, dtype=xp.float64)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (rows = samples, columns = "
+                         f"{hint or 'features'}), got shape {tuple(a.shape)}; reshape it to (N, D)")
+    if a.shape[0] < min_rows:
+        raise ValueError(f"{name}: expected at least {min_rows} rows (samples){why}, got "
+                         f"{a.shape[0]} (shape {tuple(a.shape)}); pass more samples")
+    _finite(name, a)
+    return a
+
+
+def _finite(name, a):
+    """Raise if ``a`` holds NaN or ±inf (they would silently poison every sum below)."""
+    xp = backend.xp
+    bad = int((~xp.isfinite(a)).sum())
+    if bad:
+        raise ValueError(f"{name}: expected only finite values, got {bad} NaN/inf entries; "
+                         "drop or fix those samples first")
+
+
+def _positive_int(name, value):
+    """Raise unless ``value`` is a positive integer (Python or NumPy int, not bool)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+
+
+def _symmetrise(a):
+    """(A + Aᵀ)/2. A covariance is symmetric in exact arithmetic, but a product such
+    as Σ1^½ Σ2 Σ1^½ comes out asymmetric by round-off, and ``eigh`` reads only one
+    triangle; averaging with the transpose makes the matrix it sees the one we mean."""
+    return (a + a.T) / 2
+
+
+def _clip_eigenvalues(lam):
+    """Eigenvalues of a PSD matrix, with round-off noise set to exactly 0.
+
+    A PSD matrix has λ ≥ 0, so clipping at 0 is the least we must do (√ of the
+    λ ≈ −1e-17 that ``eigh`` returns for a singular matrix is NaN). But a zero
+    eigenvalue also comes out as λ ≈ +1e-16 · λ_max, and the square root turns
+    that noise into √1e-16 ≈ 1e-8 · √λ_max: a rank-deficient covariance would
+    then be off by ~1e-7 instead of ~1e-15. ``eigh`` is only accurate to about
+    D · ε · λ_max (ε = 2.2e-16, float64) in each eigenvalue, so anything below
+    that tolerance is indistinguishable from 0, and we make it 0.
+    """
+    xp = backend.xp
+    tol = lam.shape[0] * xp.finfo(xp.float64).eps * xp.abs(lam).max()
+    return xp.where(lam > tol, lam, 0.0)
+
+
+def _sqrt_psd(a):
+    """Σ^½ of a symmetric positive semi-definite matrix: V diag(√λ) Vᵀ from a = V diag(λ) Vᵀ,
+    with λ clipped at 0 (and round-off noise cut, see ``_clip_eigenvalues``)."""
+    xp = backend.xp
+    lam, vecs = xp.linalg.eigh(_symmetrise(a))
+    root = xp.sqrt(_clip_eigenvalues(lam))
+    return (vecs * root[None, :]) @ vecs.T        # V diag(√λ) Vᵀ without building diag
+
+
+# ------------------------------------------------------------------------ Inception Score
+
+def inception_score(probs, splits=10):
+    """Inception Score of N samples from their class probabilities: returns (mean, std).
+
+    For one part of the samples, with p(y) = mean over x of p(y|x) (the marginal):
+
+        IS = exp( E_x KL( p(y|x) ‖ p(y) ) )
+           = exp( (1/n) Σ_x Σ_y p(y|x) · (log p(y|x) − log p(y)) )
+
+    It is high when each prediction is confident (p(y|x) peaked) and the
+    predictions together cover the classes (p(y) flat): from 1 (every sample
+    gets the same distribution) up to C (confident and perfectly balanced).
+
+    ``probs`` is (N, C), rows are p(y|x): non-negative and summing to 1 within
+    1e-6·C. Rows are *not* renormalised (a row that sums to 0.9 is a bug upstream,
+    e.g. logits passed instead of softmax outputs, and we would rather say so).
+    The N rows are cut into ``splits`` consecutive parts of N // splits rows
+    (as the original code; the last N mod splits rows are left out) and the
+    result is the mean and the population std (ddof=0) of the per-part scores.
+    """
+    xp = backend.xp
+    _positive_int("splits", splits)
+    p = _matrix("probs", probs, hint="classes")
+    n, c = p.shape
+    if n < splits:
+        raise ValueError(f"probs: expected at least splits={splits} rows so that every part has "
+                         f"a sample, got {n}; pass more samples or a smaller splits")
+    low = float(p.min())
+    if low < 0:
+        raise ValueError(f"probs: expected probabilities ≥ 0, got a minimum of {low:.3g}; "
+                         "pass softmax outputs, not logits")
+    worst = float(xp.abs(p.sum(axis=1) - 1).max())
+    if worst > 1e-6 * c:
+        raise ValueError(f"probs: expected each row to sum to 1 within 1e-6·C = {1e-6 * c:.1g}, "
+                         f"got a row off by {worst:.3g}; apply softmax, or divide each row by its sum")
+    size = n // splits
+    scores = [_part_score(p[i * size:(i + 1) * size]) for i in range(splits)]
+    mean = sum(scores) / splits
+    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / splits)
+    return mean, std
+
+
+def _part_score(p):
+    """exp(mean KL(p(y|x) ‖ p(y))) for one part (n, C) of the probabilities."""
+    xp = backend.xp
+    marginal = p.mean(axis=0, keepdims=True)                   # p(y), (1, C)
+    # Naive: p * (log p − log p(y)). A confident prediction has p(y|x) = 0 for most
+    # y, and log 0 = −inf, so 0 · (−inf) = NaN. The limit of t·log t as t → 0 is 0,
+    # so a zero probability contributes nothing: take the log of 1 instead (any
+    # finite number would do, it is multiplied by 0) and keep the term at 0.
+    # p(y) > 0 wherever p(y|x) > 0 (the mean includes that row), so log p(y) is
+    # finite wherever it counts.
+    positive = p > 0
+    safe_p = xp.where(positive, p, 1.0)
+    safe_m = xp.where(marginal > 0, marginal, 1.0)
+    terms = xp.where(positive, p * (xp.log(safe_p) - xp.log(safe_m)), 0.0)
+    kl = terms.sum(axis=1)                                     # KL per sample, (n,)
+    return math.exp(float(kl.mean()))
+
+
+# ------------------------------------------------------------------ Fréchet distance, FID
+
+def frechet_distance(mu1, cov1, mu2, cov2):
+    """Fréchet (2-Wasserstein) distance² between N(μ1, Σ1) and N(μ2, Σ2):
+
+        d² = ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½)
+
+    The only hard part is Tr((Σ1 Σ2)^½). Σ1 Σ2 is not symmetric, so the naive route
+    (scipy.linalg.sqrtm of Σ1Σ2, a Schur decomposition) can return complex values
+    and loses accuracy when Σ1 or Σ2 is near singular. Instead:
+
+    Σ1Σ2 is similar to the symmetric matrix M = Σ1^½ Σ2 Σ1^½, because
+    Σ1^½ M Σ1^-½ = Σ1^½ Σ1^½ Σ2 Σ1^½ Σ1^-½ = Σ1 Σ2 (when Σ1 is invertible; for a
+    singular Σ1, AB and BA have the same eigenvalues for any square A, B, here
+    A = Σ1^½, B = Σ2 Σ1^½, so the conclusion is the same). Similar matrices share
+    eigenvalues, and M = (Σ2^½ Σ1^½)ᵀ (Σ2^½ Σ1^½) is PSD, so its eigenvalues λ_i
+    are ≥ 0 and (Σ1Σ2)^½ has eigenvalues √λ_i. The trace is the sum of eigenvalues:
+
+        Tr((Σ1 Σ2)^½) = Σ_i √λ_i(Σ1^½ Σ2 Σ1^½)
+
+    Two symmetric eigendecompositions (``eigh``, stable and real) do it: one for
+    Σ1^½, one for the eigenvalues of M. Both sets of eigenvalues are clipped at 0
+    (round-off can make a zero one slightly negative, and √ of that is NaN), and
+    values below eigh's round-off, D·ε·λ_max, are set to 0 too (√ would blow that
+    noise up to ~1e-8; see ``_clip_eigenvalues``). With that, rank-deficient
+    covariances come out accurate to ~1e-14 relative rather than ~1e-8.
+
+    ``mu1``, ``mu2`` are (D,), ``cov1``, ``cov2`` are (D, D) symmetric PSD; the
+    covariances are symmetrised ((A + Aᵀ)/2) before use. Computed in float64. The
+    result is clamped at 0 (a true distance² cannot be negative; round-off can
+    put identical Gaussians at −1e-15).
+    """
+    xp = backend.xp
+    mu1, mu2, cov1, cov2 = (xp.asarray(a, dtype=xp.float64) for a in (mu1, mu2, cov1, cov2))
+    d = mu1.shape[0] if mu1.ndim == 1 else None
+    if d is None or mu2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
+        raise ValueError("expected mu1, mu2 of shape (D,) and cov1, cov2 of shape (D, D) with the "
+                         f"same D, got {tuple(mu1.shape)}, {tuple(mu2.shape)}, {tuple(cov1.shape)}, "
+                         f"{tuple(cov2.shape)}")
+    for name, a in (("mu1", mu1), ("cov1", cov1), ("mu2", mu2), ("cov2", cov2)):
+        _finite(name, a)
+    cov1, cov2 = _symmetrise(cov1), _symmetrise(cov2)
+    diff = mu1 - mu2
+    root1 = _sqrt_psd(cov1)                                     # Σ1^½
+    lam = xp.linalg.eigvalsh(_symmetrise(root1 @ cov2 @ root1))  # eigenvalues of M
+    trace_sqrt = xp.sqrt(_clip_eigenvalues(lam)).sum()          # Tr((Σ1Σ2)^½)
+    value = float(diff @ diff + xp.trace(cov1) + xp.trace(cov2) - 2 * trace_sqrt)
+    return max(value, 0.0)
+
+
+def _mean_cov(x):
+    """Mean (D,) and sample covariance (D, D) of the rows of x (N, D).
+
+    Σ = (X − μ)ᵀ (X − μ) / (N − 1): rows are samples (numpy.cov's rowvar=False) and
+    ddof = 1, the unbiased estimate, as numpy.cov's default and the reference FID
+    code (TTUR, pytorch-fid) use, so scores are comparable with published ones.
+    Centring first (rather than E[xxᵀ] − μμᵀ) avoids subtracting two large,
+    nearly equal numbers when the features have a large mean.
+    """
+    mu = x.mean(axis=0)
+    centred = x - mu[None, :]
+    return mu, (centred.T @ centred) / (x.shape[0] - 1)
+
+
+def fid(features_a, features_b):
+    """Fréchet Inception Distance between two sets of feature vectors (N_a, D), (N_b, D).
+
+    Fit a Gaussian to each set (mean, ddof=1 covariance; see ``_mean_cov``) and
+    return ``frechet_distance`` of the two. 0 for identical sets; symmetric.
+    Each set needs at least 2 rows (a covariance from one row is 0/0).
+    """
+    why = " (a covariance needs two)"
+    a = _matrix("features_a", features_a, min_rows=2, why=why)
+    b = _matrix("features_b", features_b, min_rows=2, why=why)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected features of the same width D, got features_a (…, {a.shape[1]}) "
+                         f"and features_b (…, {b.shape[1]}); use the same feature extractor for both")
+    return frechet_distance(*_mean_cov(a), *_mean_cov(b))
+
+
+# ------------------------------------------------------------------- precision and recall
+
+def _squared_distances(a, b, b_sq):
+    """‖a_i − b_j‖² for all pairs: (C, D), (M, D), (M,) -> (C, M), float64.
+
+    Naive: ((a[:, None] − b[None]) ** 2).sum(-1) builds a (C, M, D) array. The
+    expansion ‖a‖² − 2 a·b + ‖b‖² is one matrix product and (C, M) memory; it
+    cancels when a ≈ b, which float64 keeps to ~1e-16 · ‖a‖², and round-off can
+    make a zero distance slightly negative, so clamp at 0.
+    """
+    xp = backend.xp
+    d2 = (a * a).sum(axis=1)[:, None] - 2 * (a @ b.T) + b_sq[None, :]
+    return xp.maximum(d2, 0, out=d2)
+
+
+def _knn_radii_sq(x, k, chunk):
+    """Squared distance from each row of x to its k-th nearest *other* row of x, (N,)."""
+    xp = backend.xp
+    n = x.shape[0]
+    x_sq = (x * x).sum(axis=1)
+    out = xp.empty(n)
+    for start in range(0, n, chunk):
+        d2 = _squared_distances(x[start:start + chunk], x, x_sq)   # (C, N)
+        rows = xp.arange(d2.shape[0])
+        d2[rows, rows + start] = xp.inf          # exclude the point itself (by index, so a
+        #                                          duplicate elsewhere still counts as a neighbour)
+        out[start:start + chunk] = xp.partition(d2, k - 1, axis=1)[:, k - 1]
+    return out
+
+
+def _coverage(points, centres, radii_sq, chunk):
+    """Fraction of ``points`` inside at least one ball (centre, radius), boundary included."""
+    xp = backend.xp
+    c_sq = (centres * centres).sum(axis=1)
+    inside = 0
+    for start in range(0, points.shape[0], chunk):
+        d2 = _squared_distances(points[start:start + chunk], centres, c_sq)   # (C, M)
+        inside += int((d2 <= radii_sq[None, :]).any(axis=1).sum())
+    return inside / points.shape[0]
+
+
+def precision_recall(real_features, fake_features, k=3, chunk=1000):
+    """Improved precision and recall (Kynkäänniemi et al., 2019): returns (precision, recall).
+
+    Around each real point r put a ball of radius R_k(r), the distance to its k-th
+    nearest *other* real point; their union estimates the support of the real
+    distribution. Likewise for the fake points.
+
+        precision = (1/N_fake) Σ_f  1[ ∃ r: ‖f − r‖ ≤ R_k(r) ]   (fakes that look real)
+        recall    = (1/N_real) Σ_r  1[ ∃ f: ‖r − f‖ ≤ R_k(f) ]   (reals the fakes cover)
+
+    Distances are compared squared (no square roots needed). They are computed by
+    ‖a‖² − 2a·b + ‖b‖² in float64, ``chunk`` rows at a time: memory is about
+    chunk × N × 8 bytes per (C, N) block (80 MB for chunk=1000, N=10,000; the k-NN
+    step holds a second such block for ``partition``). Each set needs at least
+    k + 1 rows (a point plus k others).
+    """
+    _positive_int("k", k)
+    _positive_int("chunk", chunk)
+    why = f" (k + 1 for k={k}: a point and its k neighbours; or lower k)"
+    real = _matrix("real_features", real_features, min_rows=k + 1, why=why)
+    fake = _matrix("fake_features", fake_features, min_rows=k + 1, why=why)
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"expected features of the same width D, got real_features (…, "
+                         f"{real.shape[1]}) and fake_features (…, {fake.shape[1]}); use the same "
+                         "feature extractor for both")
+    precision = _coverage(fake, real, _knn_radii_sq(real, k, chunk), chunk)
+    recall = _coverage(real, fake, _knn_radii_sq(fake, k, chunk), chunk)
+    return precision, recall
