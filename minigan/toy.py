@@ -8,7 +8,7 @@ import math
 
 import numpy
 
-from . import backend, gan
+from . import backend, gan, theory
 from .layers import Dense, ReLU
 from .network import Sequential
 from .optim import SGD, Adam
@@ -110,3 +110,55 @@ def modes_covered(samples, modes=8, radius=2.0, within=0.25, min_share=0.01):
     near = dist.min(axis=1) < within
     counts = numpy.bincount(dist.argmin(axis=1)[near], minlength=modes)
     return int((counts >= min_share * len(samples)).sum()), float(near.mean())
+
+
+def generator_push(model, z):
+    """Where D's gradient pushes each generated point: (G(z), −∂g_obj/∂G(z)), both NumPy (B, d).
+
+    ``model`` needs G, D and g_loss (a ToyGAN, or anything holding those three). The gradient is
+    the hand-derived one G's update uses (``gan.generator_step``): D.forward(G(z)), then
+    D.backward(g_loss.backward(), param_grads=False). g_obj is a mean over the B points, so each
+    row is 1/B of that point's own push; nothing is updated. Both passes run with train=False
+    (no dropout; toy D has none anyway). z (B, noise_dim) is cast to G's parameter dtype.
+    """
+    dtype = next(iter(model.G.state_dict().values())).dtype
+    s = model.G.forward(backend.asarray(numpy.asarray(z), dtype=dtype), train=False)   # (B, d) G(z)
+    model.g_loss.forward(model.D.forward(s, train=False))                               # g_obj on (B, 1) logits
+    ds = model.D.backward(model.g_loss.backward(), param_grads=False)                   # (B, d) ∂g_obj/∂G(z)
+    return backend.to_numpy(s), -backend.to_numpy(ds)
+
+
+def histogram_2d(samples, bins=60, lim=3.0):
+    """Density of 2-D samples (N, 2) on a bins × bins grid over [−lim, lim]²: (bins, bins), and the
+    cell area dx. Points outside the square are counted in its edge cells (clipped), so the
+    density integrates to exactly 1, as ``theory.jsd`` and C(G) = −log 4 + 2·JSD need."""
+    edges = numpy.linspace(-lim, lim, bins + 1)
+    inside = numpy.clip(numpy.asarray(samples, dtype=numpy.float64), -lim, lim)       # (N, 2)
+    counts, _, _ = numpy.histogram2d(inside[:, 0], inside[:, 1], bins=[edges, edges])
+    dx = (edges[1] - edges[0]) ** 2
+    return counts / (counts.sum() * dx), dx
+
+
+def jsd_estimate(samples_p, samples_q, bins=60, lim=3.0):
+    """JSD(p ‖ q) from two sets of 2-D samples, by ``theory.jsd`` on their ``histogram_2d``s.
+
+    No smoothing is needed: the mixture m = (p + q)/2 is positive wherever p or q is, so every
+    term is finite. The estimate is biased upwards by sampling noise (two histograms of the same
+    distribution differ); measure that bias with two independent sample sets of p_data.
+    """
+    p, dx = histogram_2d(samples_p, bins, lim)
+    q, _ = histogram_2d(samples_q, bins, lim)
+    return theory.jsd(p, q, dx)
+
+
+def objectives(model, x, z):
+    """The two players' objectives on real points x (B, d) and noise z (B, noise_dim) for a ToyGAN
+    ``model``, with no update and no dropout: (d_obj, g_obj) as floats, as ``gan.algorithm1_step``
+    defines them. d_obj = ½ [BCE(D(x), 1) + BCE(D(G(z)), 0)] = −½ V(D, G); g_obj is model.g_loss
+    on D(G(z)).
+    """
+    s = model.G.forward(backend.asarray(z), train=False)                                  # (B, d) G(z)
+    a = model.D.forward(backend.xp.concatenate([backend.asarray(x), s]), train=False)     # (2B, 1)
+    d_obj, _ = gan.discriminator_objective(a)
+    g_obj = model.g_loss.forward(a[len(x):])                                              # on the (B, 1) G(z) rows
+    return float(backend.to_numpy(d_obj)), float(backend.to_numpy(g_obj))

@@ -153,3 +153,32 @@ def test_saturation_shows_progress(tmp_path, mnist_dir, capsys):
     run_example("saturation", "--fast", "--data", mnist_dir, "--out", str(tmp_path))
     err = capsys.readouterr().err
     assert "minimax objective" in err and "nonsaturating objective" in err and "5/5" in err
+
+
+def test_game_2d(tmp_path, capsys):
+    run_example("game_2d", "--fast", "--out", str(tmp_path))
+    assert (tmp_path / "game_2d.png").stat().st_size > 1000
+    assert (tmp_path / "game_2d.gif").read_bytes()[:6] == b"GIF89a"
+    out = capsys.readouterr().out
+    assert "JSD" in out and "estimator bias" in out and "C(G)" in out
+
+
+def test_game_2d_fast_run_writes_only_into_its_out_folder(tmp_path):
+    """As test_fast_run_writes_only_into_its_out_folder, for game_2d: with no --out into
+    ./runs/examples, with --out DIR into DIR, and the checkout left exactly as it was."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    before = checkout_state()
+    for out, argv in [(tmp_path / "runs" / "examples", []), (tmp_path / "chosen", ["--out", str(tmp_path / "chosen")])]:
+        script = subprocess.run([sys.executable, str(EXAMPLES / "game_2d.py"), "--fast", *argv],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert script.returncode == 0, script.stderr
+        assert sorted(f.name for f in out.iterdir()) == ["game_2d.gif", "game_2d.png"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["chosen", "runs"]
+    assert checkout_state() == before
+
+
+def test_game_2d_figures_flag_and_help(capsys):
+    test_figures_flag_means_the_committed_figures("game_2d", capsys)
+    with pytest.raises(SystemExit) as exit_:
+        run_example("game_2d", "--help")
+    assert exit_.value.code == 0 and "--fast" in capsys.readouterr().out
