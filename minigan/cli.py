@@ -170,19 +170,19 @@ def check_out_folder(out):
 def nothing_to_train(cfg, batches_done, max_steps):
     """Why this command would take no step at all (a one-line reason), or None.
 
-    ``batches_done`` is the minibatches the run has already drawn (0 for a new run).
-    This mirrors the count of ``Trainer.train``: it trains until ``cfg.epochs`` epochs of
-    ``n_train // batch_size`` minibatches are complete, or ``max_steps`` steps are taken.
+    ``batches_done`` is the minibatches the run has already drawn (0 for a new run); the
+    count is the trainer's own (``train.steps_to_do``), asked before any data is loaded.
     """
+    from . import train
+    if train.steps_to_do(cfg, batches_done, max_steps):
+        return None
     if max_steps == 0:
         return "--max-steps 0 takes no step"
     if cfg.epochs == 0:
         return "--epochs 0 asks for no epoch; give --epochs 1 or more"
     done = batches_done // (cfg.n_train // cfg.batch_size)              # complete epochs
-    if done >= cfg.epochs:
-        return (f"the run is already at epoch {done}, and --epochs is {cfg.epochs}; "
-                "give a larger --epochs to continue it")
-    return None
+    return (f"the run is already at epoch {done}, and --epochs is {cfg.epochs}; "
+            "give a larger --epochs to continue it")
 
 
 def _resume_config(args, ckpt):

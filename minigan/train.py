@@ -253,11 +253,8 @@ class Trainer:
                 w.writerow({k: row.get(k, "") for k in METRICS})
 
     def steps_to_do(self, max_steps=None, epochs=None):
-        """Steps until ``epochs`` epochs are complete, at most ``max_steps``."""
-        epochs = self.cfg.epochs if epochs is None else epochs
-        batches_per_step = self.cfg.k if self.cfg.update == "algorithm1" else 1
-        todo = max(0, -(-(epochs * self.n_batches - self.batches) // batches_per_step))
-        return todo if max_steps is None else max(0, min(todo, max_steps))
+        """Steps until ``epochs`` epochs are complete, at most ``max_steps`` (see ``steps_to_do``)."""
+        return steps_to_do(self.cfg, self.batches, max_steps, epochs)
 
     def train(self, max_steps=None, epochs=None, progress=True):
         """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken.
@@ -407,6 +404,17 @@ def _config_of(path, meta):
         return gan.Config(**meta["config"]).validate()
     except (TypeError, ValueError) as err:
         raise checkpoint.damaged(path, f"its configuration is not valid: {err}") from None
+
+
+def steps_to_do(cfg, batches_done, max_steps=None, epochs=None):
+    """Steps a run that has drawn ``batches_done`` minibatches takes until ``epochs`` epochs
+    (default ``cfg.epochs``) of n_train // batch_size minibatches are complete, at most
+    ``max_steps``. An Algorithm 1 step draws k minibatches, a released step one."""
+    epochs = cfg.epochs if epochs is None else epochs
+    n_batches = cfg.n_train // cfg.batch_size                                # minibatches per epoch
+    batches_per_step = cfg.k if cfg.update == "algorithm1" else 1
+    todo = max(0, -(-(epochs * n_batches - batches_done) // batches_per_step))   # ⌈·⌉
+    return todo if max_steps is None else max(0, min(todo, max_steps))
 
 
 def config_from_checkpoint(path):
