@@ -5,7 +5,9 @@ Each panel shows, in the paper's style,
   p_g    (green, solid)    the distribution of x = G(z), estimated from samples;
   D(x)   (blue, dashed)    the discriminator's probability that x is real;
   lines from the lower horizontal line (the z domain, z ~ U(−1, 1)) up to the
-  x = G(z) they are mapped to: where they bunch together, p_g is dense.
+  x = G(z) they are mapped to: where they bunch together, p_g is dense;
+  red arrows on those x = G(z): −∂g_obj/∂G(z), where D's gradient pushes each
+  sample (the longest arrow of a panel is drawn 0.4 long).
 Moments shown: (a) at the start; (b) after D alone was trained for a while
 (it approaches D* = p_data / (p_data + p_g)); (c), (d) as G follows D's
 gradient; at the end p_g ≈ p_data and D(x) ≈ ½.
@@ -32,6 +34,7 @@ from minigan import theory, toy  # noqa: E402
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 X = numpy.linspace(-3, 4, 701)          # where densities and D are drawn
 MEAN, STD = 1.0, 0.6
+PUSH_LENGTH = 0.4                       # the longest push arrow of a panel, in units of x
 
 
 def density_of_samples(samples, bandwidth=0.08):
@@ -53,6 +56,15 @@ def draw(ax, gan, title):
     for zi, xi in zip(z[:, 0] * 1.5 + MEAN, x_of_z):   # the z line is drawn over [−1.5, 1.5] + mean
         ax.annotate("", xy=(xi, -0.08), xytext=(zi, -0.35),
                     arrowprops=dict(arrowstyle="->", lw=0.6, color="gray"))
+    # Where D's gradient pushes each of these samples: −∂g_obj/∂G(z), from the same hand-derived
+    # backward pass that G's update uses (toy.generator_push). Drawn just above the x line, and
+    # scaled in each panel so that the longest arrow is 0.4 long in x: directions and relative
+    # lengths within a panel are true, lengths across panels are not.
+    _, push = toy.generator_push(gan, z)                                    # (21, 1)
+    push = push[:, 0] * (PUSH_LENGTH / max(float(numpy.abs(push).max()), 1e-12))
+    for xi, pi in zip(x_of_z, push):
+        ax.annotate("", xy=(xi + pi, -0.02), xytext=(xi, -0.02),
+                    arrowprops=dict(arrowstyle="->", lw=0.8, color="red"))
     ax.text(X[0] + 0.05, -0.33, "z", fontsize=9)
     ax.text(X[0] + 0.05, -0.06, "x", fontsize=9)
     ax.set_ylim(-0.4, max(1.05, float(p_g.max()) * 1.05 if p_g.max() < 3 else 3))
