@@ -160,3 +160,84 @@ class NonSaturatingGeneratorLoss(_Loss):
     def backward(self):
         a = self._cached()
         return (sigmoid(a) - 1) / a.size
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """Softmax cross-entropy on logits a (B, C), for a C-way classifier:
+
+        s_bc = softmax(a)_bc = e^(a_bc) / Σ_k e^(a_bk)
+        L = −(1/B) Σ_b Σ_c t_bc log s_bc
+        ∂L/∂a_bj = (1/B) (s_bj − t_bj)
+
+    target: integer labels y (B,) in 0..C−1, read as one-hot rows t_bc = 1[c = y_b], or
+    rows t (B, C) of probabilities (one-hot or soft), each summing to 1.
+
+    Derivation, one chain-rule step per line (row b fixed, its index dropped):
+        log s_c = a_c − log Σ_k e^(a_k)
+        ∂ log s_c/∂a_j = δ_cj − e^(a_j) / Σ_k e^(a_k) = δ_cj − s_j
+        ∂L/∂a_j = −(1/B) Σ_c t_c ∂ log s_c/∂a_j
+                = −(1/B) Σ_c t_c (δ_cj − s_j)
+                = −(1/B) (t_j − s_j Σ_c t_c)
+                = (1/B) (s_j − t_j)                     because Σ_c t_c = 1
+    Like BCEWithLogits, the log and the exponential cancel, so the gradient is a plain
+    difference of probabilities and stays finite for any logit, ±1e4 included.
+    Derivation: docs/derivations.md#softmax-cross-entropy
+
+    Hand-worked (tests/test_losses.py::test_hand_worked_softmax_cross_entropy):
+    a = [[0, ln 3], [0, 0]], labels [1, 0], B = 2.
+        row 1: s = [1/(1 + 3), 3/(1 + 3)] = [¼, ¾];  −log s_1 = −log ¾ = ln 4 − ln 3
+        row 2: s = [½, ½];                          −log s_0 = ln 2
+        L = ½ (ln 4 − ln 3 + ln 2) = ½ ln(8/3) ≈ 0.4904
+        ∂L/∂a = ½ [[¼ − 0, ¾ − 1], [½ − 1, ½ − 0]] = [[⅛, −⅛], [−¼, ¼]]
+    """
+
+    def __init__(self):
+        self.pred = self.target = self.log_s = None
+
+    def _onehot(self, pred, target):
+        """Targets as (B, C) rows of pred's dtype; clear errors for anything else."""
+        xp = backend.xp
+        if getattr(pred, "ndim", None) != 2 or pred.size == 0:
+            raise ValueError(f"{self!r}: expected logits of shape (B, C) with B, C ≥ 1, "
+                             f"got {'shape ' + str(pred.shape) if hasattr(pred, 'shape') else type(pred).__name__}")
+        B, C = pred.shape
+        target = xp.asarray(target)
+        if target.shape == (B,):                                # integer labels
+            if target.dtype.kind not in "iu":
+                raise TypeError(f"{self!r}: labels of shape ({B},) must be integers, got {target.dtype}; "
+                                f"pass one-hot or probability rows of shape ({B}, {C}) for soft targets")
+            bad = (target < 0) | (target >= C)
+            if bool(bad.any()):
+                raise ValueError(f"{self!r}: labels must lie in 0..{C - 1} for {C} classes, "
+                                 f"got {int(target[bad][0])}")
+            return (target[:, None] == xp.arange(C)).astype(pred.dtype)   # (B, C) one-hot
+        if target.shape == (B, C):                              # one-hot or probability rows
+            target = target.astype(pred.dtype)
+            # backward's (s − t)/B assumes Σ_c t_bc = 1; any other row would get a wrong gradient
+            sums = target.sum(axis=1)                           # (B,)
+            worst = int(xp.abs(sums - 1).argmax())
+            if not abs(float(sums[worst]) - 1) <= 1e-4:
+                raise ValueError(f"{self!r}: each target row must sum to 1 (one-hot or probabilities); "
+                                 f"row {worst} sums to {float(sums[worst]):g}")
+            return target
+        raise ValueError(f"{self!r}: target must be integer labels of shape ({B},) or rows of "
+                         f"shape ({B}, {C}) for logits of shape ({B}, {C}), got shape {target.shape}")
+
+    def forward(self, pred, target):
+        xp = backend.xp
+        self.target = self._onehot(pred, target)                # (B, C)
+        self.pred = pred                                        # (B, C) logits a
+        # Naive:  log_s = xp.log(xp.exp(a) / xp.exp(a).sum(axis=1, keepdims=True)),
+        # which overflows to inf/inf = NaN for a ≳ 89 (float32) and gives log 0 = −inf for a ≪ 0.
+        # Stable: softmax is unchanged by subtracting the row's maximum m, so
+        # log s_c = (a_c − m) − log Σ_k e^(a_k − m); every exponent is ≤ 0 and one is exactly 0,
+        # so the sum lies in [1, C]: nothing overflows and the log never sees 0.
+        shifted = pred - pred.max(axis=1, keepdims=True)        # (B, C), ≤ 0
+        self.log_s = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        # log s ≥ (a_c − m) − log C is always finite, so a target of 0 contributes exactly 0.
+        return -(self.target * self.log_s).sum() / pred.shape[0]
+
+    def backward(self):
+        self._cached()
+        s = backend.xp.exp(self.log_s)                          # (B, C) softmax(a)
+        return (s - self.target) / self.pred.shape[0]

@@ -120,3 +120,81 @@ def test_bce_on_probabilities_at_exactly_0_and_1(xp, dtype):
         assert float(value) == pytest.approx(-0.5 * (math.log(eps) + math.log1p(-eps)), rel=1e-8)
         assert grad == pytest.approx([-1 / (4 * eps), 1 / (4 * eps), 1 / (4 * (1 - eps)), -1 / (4 * (1 - eps))],
                                      rel=1e-8)
+
+
+# ----- SoftmaxCrossEntropy ---------------------------------------------------------------------
+
+from hypothesis.extra.numpy import arrays
+
+from minigan.losses import SoftmaxCrossEntropy
+from minigan.testing import assert_loss_gradients
+
+
+@st.composite
+def logits_and_class_targets(draw, max_rows=12, max_classes=10):
+    """Float64 logits (B, C) in [−8, 8] and either integer labels (B,) or probability rows (B, C)."""
+    B, C = draw(st.integers(1, max_rows)), draw(st.integers(1, max_classes))
+    a = draw(arrays(numpy.float64, (B, C), elements=st.floats(-8, 8)))
+    if draw(st.booleans()):
+        return a, draw(arrays(numpy.int64, (B,), elements=st.integers(0, C - 1)))
+    w = draw(arrays(numpy.float64, (B, C), elements=st.floats(0, 1))) + 1e-3
+    return a, w / w.sum(axis=1, keepdims=True)
+
+
+@SETTINGS
+@given(data=logits_and_class_targets())
+def test_softmax_cross_entropy_gradient(xp, data):
+    a, t = data
+    assert_loss_gradients(SoftmaxCrossEntropy(), xp.asarray(a), xp.asarray(t))
+
+
+def test_hand_worked_softmax_cross_entropy(xp):
+    """The example worked in SoftmaxCrossEntropy's docstring: a = [[0, ln 3], [0, 0]], labels [1, 0].
+    s = [[¼, ¾], [½, ½]];  L = ½(−log ¾ − log ½) = ½ ln(8/3);  ∂L/∂a = ½(s − t) = [[⅛, −⅛], [−¼, ¼]]."""
+    loss = SoftmaxCrossEntropy()
+    L = loss.forward(xp.asarray([[0.0, math.log(3)], [0.0, 0.0]]), xp.asarray([1, 0]))
+    assert L.shape == ()
+    assert float(L) == pytest.approx(0.5 * math.log(8 / 3), rel=1e-14)
+    assert backend.to_numpy(loss.backward()) == pytest.approx(numpy.array([[0.125, -0.125], [-0.25, 0.25]]),
+                                                              rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_cross_entropy_extreme_logits(xp, dtype):
+    a = xp.asarray([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(a, xp.asarray([1, 2, 0]))
+    grad = backend.to_numpy(loss.backward())
+    assert numpy.isfinite(float(value)) and numpy.isfinite(grad).all() and grad.dtype == dtype
+    # row 1 is wrong by 2e4 nats, row 2 right (0), row 3 a tie of two: ln 2.
+    assert float(value) == pytest.approx((2e4 + 0 + math.log(2)) / 3, rel=1e-6)
+    assert grad == pytest.approx(numpy.array([[1, -1, 0], [0, 0, 0], [-0.5, 0.5, 0]]) / 3, abs=1e-6)
+
+
+def test_softmax_cross_entropy_labels_equal_one_hot(xp):
+    a = xp.asarray(numpy.random.default_rng(0).normal(0, 3, (7, 5)))
+    labels = numpy.array([0, 4, 2, 2, 1, 3, 0])
+    by_label, by_row = SoftmaxCrossEntropy(), SoftmaxCrossEntropy()
+    L1 = float(by_label.forward(a, xp.asarray(labels)))
+    L2 = float(by_row.forward(a, xp.asarray(numpy.eye(5)[labels])))
+    assert L1 == pytest.approx(L2, rel=1e-15)
+    assert backend.to_numpy(by_label.backward()) == pytest.approx(backend.to_numpy(by_row.backward()), rel=1e-15)
+
+
+def test_softmax_cross_entropy_rejects_bad_targets(xp):
+    loss = SoftmaxCrossEntropy()
+    a = xp.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.3 for 4 classes, got 4"):
+        loss.forward(a, xp.asarray([0, 4, 1]))
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.3 for 4 classes, got -1"):
+        loss.forward(a, xp.asarray([0, -1, 1]))
+    with pytest.raises(TypeError, match="must be integers, got float64"):
+        loss.forward(a, xp.asarray([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"target must be integer labels of shape \(3,\) or rows of shape \(3, 4\)"):
+        loss.forward(a, xp.zeros((3, 5)))
+    with pytest.raises(ValueError, match="each target row must sum to 1.*row 0 sums to 2"):
+        loss.forward(a, xp.full((3, 4), 0.5))
+    with pytest.raises(ValueError, match=r"expected logits of shape \(B, C\)"):
+        loss.forward(xp.zeros(4), xp.asarray([0, 1, 2, 3]))
+    with pytest.raises(RuntimeError, match="before forward"):
+        SoftmaxCrossEntropy().backward()

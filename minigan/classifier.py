@@ -1,0 +1,232 @@
+"""An MNIST classifier built from minigan's own layers, for sample-quality scores (FID, IS).
+
+Architecture (``build_classifier``), an MLP:
+
+    x (B, 784) → Dense 784→H → ReLU → Dropout → Dense H→H → ReLU → Dropout → Dense H→10 → logits
+
+with H = 1200 by default and trained with ``losses.SoftmaxCrossEntropy`` and ``optim.Adam``.
+Why this one:
+  * it uses only the layers this project derives by hand (Dense, ReLU, Dropout), so a
+    learner can follow every gradient of the scoring network too; no convolution is needed;
+  * two hidden ReLU layers of 1200 are the width of the paper's generator, and with dropout
+    such an MLP is known to reach about 98.5–99% test accuracy on MNIST (Hinton et al. 2012;
+    Srivastava et al. 2014), the level a scoring network needs;
+  * dropout after each hidden layer, with include probability 0.75 rather than the classic
+    0.5: the budget is 15 epochs (under 3 minutes on one CPU core), not hundreds, and the
+    lighter dropout converges faster while still regularising;
+  * Adam (η = 1e-3, β1 = 0.9, multiplied by 0.8 after each epoch, batches of 128) trains it
+    in few epochs; plain SGD would need more to reach the same accuracy;
+  * the second hidden layer's ReLU output (H = 1200 numbers per image) is the feature vector
+    ``features`` returns for FID, and the softmax of the logits is what ``probabilities``
+    returns for the Inception Score.
+
+Data: training images 0–49,999 with their labels (``cfg.n_train`` of them, from the start).
+``data.mnist_splits`` returns images only, so ``mnist_with_labels`` reads the two label
+files here with ``data.find_file`` and ``data.read_idx``, the loader's own verified path.
+
+Measured (the defaults, seed 0, NumPy, ``OPENBLAS_NUM_THREADS=1`` on a 2-core machine with
+other work running): 165.5 s of training, 98.58% on the 10,000 test images. With OpenBLAS's
+default of 2 threads while the other core was busy, matrix products ran ~10× slower here; set
+``OPENBLAS_NUM_THREADS=1`` on a shared machine.
+
+Reproducibility: ``cfg.seed`` seeds the weights, the dropout masks and the shuffling, so the
+same configuration on the same data gives the same network (on the same backend and BLAS).
+
+Cache: ``load_or_train`` keeps the trained classifier in ``$XDG_CACHE_HOME/minigan/classifier/``
+(default ``~/.cache/minigan/classifier/``) as a minigan checkpoint (written atomically) whose
+meta holds the configuration and the SHA-256 of the training images and labels it saw. A
+cached file whose configuration or checksum differs from the current one is retrained and
+overwritten, never trusted.
+"""
+import hashlib
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy
+
+from . import backend, checkpoint, data
+from .layers import Dense, Dropout, ReLU
+from .losses import SoftmaxCrossEntropy
+from .network import Sequential
+from .optim import Adam
+
+FILE = "classifier.npz"
+
+
+def param(default, help):
+    """A ClassifierConfig field with its one-line help (as ``gan.param``)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class ClassifierConfig:
+    """How the MNIST classifier is built and trained (defaults: the cached classifier)."""
+    hidden: int = param(1200, "width of each of the two hidden ReLU layers")
+    irange: float = param(0.05, "weights start uniform in ±irange, biases at 0")
+    hidden_keep: float = param(0.75, "dropout include probability after each hidden layer")
+    epochs: int = param(15, "passes over the training images")
+    batch_size: int = param(128, "images per Adam step")
+    lr: float = param(1e-3, "Adam's learning rate η in the first epoch")
+    lr_decay: float = param(0.8, "η is multiplied by this after every epoch")
+    beta1: float = param(0.9, "Adam's β1 (moving average of the gradient)")
+    n_train: int = param(50000, "train on training images 0 … n_train − 1 (at most 50,000)")
+    seed: int = param(0, "seeds the weights, the dropout masks and the shuffling")
+
+
+def build_classifier(cfg):
+    """The untrained network for ``cfg`` (float32, on the active backend)."""
+    rng = numpy.random.default_rng(cfg.seed)
+    h = cfg.hidden
+    return Sequential([
+        Dense(784, h, cfg.irange, rng=rng), ReLU(), Dropout(cfg.hidden_keep),
+        Dense(h, h, cfg.irange, rng=rng), ReLU(), Dropout(cfg.hidden_keep),
+        Dense(h, 10, cfg.irange, rng=rng),
+    ])
+
+
+def mnist_with_labels(folder=None, download=True):
+    """``data.mnist_splits`` plus the labels: {'train', 'train_labels', 'test', 'test_labels'}.
+
+    'train' is training images 0–49,999 (float32 (50000, 784) in [0, 1]) and 'train_labels'
+    their labels (int64 (50000,)); 'test' and 'test_labels' are the 10,000 test images.
+    """
+    splits = data.mnist_splits(folder, download)
+    labels = {key: data.read_idx(data.find_file(key, folder, download)).astype(numpy.int64)
+              for key in ("train_labels", "test_labels")}
+    return {"train": splits["train"], "train_labels": labels["train_labels"][:50000],
+            "test": splits["test"], "test_labels": labels["test_labels"]}
+
+
+def _training_data(splits_or_data, cfg):
+    """(images, labels) on the host: the first cfg.n_train training images and labels."""
+    if isinstance(splits_or_data, dict):
+        images, labels = splits_or_data["train"], splits_or_data["train_labels"]
+    else:
+        images, labels = splits_or_data
+    images = numpy.asarray(backend.to_numpy(images), dtype=numpy.float32)
+    labels = numpy.asarray(backend.to_numpy(labels))
+    if images.ndim != 2 or images.shape[1] != 784 or labels.shape != (images.shape[0],):
+        raise ValueError(f"expected images (N, 784) and labels (N,), got {images.shape} and {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers 0–9, got {labels.dtype}")
+    if not 1 <= cfg.n_train <= images.shape[0]:
+        raise ValueError(f"n_train must be between 1 and {images.shape[0]} (the images given), got {cfg.n_train}")
+    return images[:cfg.n_train], labels[:cfg.n_train].astype(numpy.int64)
+
+
+def data_checksum(images, labels):
+    """SHA-256 of the training images (as float32) and labels (as int64) a classifier saw."""
+    h = hashlib.sha256()
+    h.update(numpy.ascontiguousarray(images, dtype=numpy.float32).tobytes())
+    h.update(numpy.ascontiguousarray(labels, dtype=numpy.int64).tobytes())
+    return h.hexdigest()
+
+
+def train_classifier(splits_or_data, cfg, progress=True):
+    """Train a classifier on the first cfg.n_train training images; return the network.
+
+    ``splits_or_data``: the dict ``mnist_with_labels`` returns, or a pair (images, labels).
+    """
+    from tqdm import tqdm
+    images, labels = _training_data(splits_or_data, cfg)
+    net = build_classifier(cfg)
+    net.set_rng(backend.rng(cfg.seed))                      # dropout masks
+    shuffle = numpy.random.default_rng(cfg.seed + 1)
+    loss = SoftmaxCrossEntropy()
+    opt = Adam(net.params_and_grads, lr=cfg.lr, beta1=cfg.beta1)
+    x_all, y_all = backend.asarray(images), backend.asarray(labels)
+    n, steps = len(images), -(-len(images) // cfg.batch_size)
+    with tqdm(total=cfg.epochs * steps, disable=not progress, unit="step", desc="classifier") as bar:
+        for epoch in range(cfg.epochs):
+            opt.lr = cfg.lr * cfg.lr_decay ** epoch
+            order = backend.asarray(shuffle.permutation(n))
+            for i in range(steps):
+                rows = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                loss.forward(net.forward(x_all[rows], train=True), y_all[rows])
+                net.backward(loss.backward(), input_grad=False)
+                opt.step()
+                bar.update()
+    return net
+
+
+def _batched(net, images, upto, batch=1000):
+    """net's layers[:upto] applied at train=False to ``images`` in batches, as one host array."""
+    images = numpy.asarray(backend.to_numpy(images), dtype=numpy.float32).reshape(-1, 784)
+    out = []
+    for start in range(0, max(len(images), 1), batch):         # one empty batch for no images
+        x = backend.asarray(images[start:start + batch])
+        for layer in net.layers[:upto]:
+            x = layer.forward(x, train=False)
+        out.append(backend.to_numpy(x))
+    return numpy.concatenate(out)
+
+
+def logits(net, images):
+    """The classifier's logits (N, 10) for images (N, 784) in [0, 1]."""
+    return _batched(net, images, len(net.layers))
+
+
+def features(net, images):
+    """The penultimate activations (N, H): the last hidden ReLU's output, for FID."""
+    return _batched(net, images, len(net.layers) - 1)      # stops before the output Dense
+
+
+def probabilities(net, images):
+    """Class probabilities (N, 10), the softmax of the logits (rows sum to 1), for IS."""
+    a = logits(net, images).astype(numpy.float64)
+    e = numpy.exp(a - a.max(axis=1, keepdims=True))        # max subtracted: no overflow
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def accuracy(net, images, labels):
+    """Fraction of images whose largest logit is at their label."""
+    labels = numpy.asarray(backend.to_numpy(labels))
+    return float((logits(net, images).argmax(axis=1) == labels).mean())
+
+
+def default_cache_dir():
+    """``$XDG_CACHE_HOME/minigan/classifier`` (default ``~/.cache/minigan/classifier``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "minigan" / "classifier"
+
+
+def _cached(path, cfg, checksum):
+    """The cached network if ``path`` holds one trained with ``cfg`` on data with ``checksum``; else None."""
+    try:
+        arrays, meta = checkpoint.load(path)
+    except checkpoint.CheckpointError:
+        return None                                         # missing or damaged: retrain
+    if meta.get("config") != asdict(cfg) or meta.get("data_sha256") != checksum:
+        return None                                         # trained otherwise: never trusted
+    net = build_classifier(cfg)
+    try:
+        net.load_state_dict(arrays)
+    except ValueError:
+        return None
+    return net
+
+
+def load_or_train(data_dir=None, cache_dir=None, progress=True, cfg=None, splits=None):
+    """The classifier for ``cfg`` (default ``ClassifierConfig()``), from the cache or trained now.
+
+    The cache file ``cache_dir/classifier.npz`` is used only if its stored configuration and
+    training-data SHA-256 both equal the current ones; otherwise the classifier is trained
+    and the file overwritten (atomically). ``splits``: the data (as ``mnist_with_labels``
+    returns it), to avoid reading MNIST from ``data_dir`` again.
+    """
+    cfg = ClassifierConfig() if cfg is None else cfg
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    splits = mnist_with_labels(data_dir) if splits is None else splits
+    images, labels = _training_data(splits, cfg)
+    checksum = data_checksum(images, labels)
+    path = folder / FILE
+    net = _cached(path, cfg, checksum)
+    if net is None:
+        start = time.perf_counter()
+        net = train_classifier((images, labels), cfg, progress)
+        folder.mkdir(parents=True, exist_ok=True)
+        checkpoint.save(path, net.state_dict(), {"config": asdict(cfg), "data_sha256": checksum,
+                                                 "train_seconds": time.perf_counter() - start})
+    return net
