@@ -41,23 +41,19 @@ overwritten, never trusted.
 import hashlib
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy
 
 from . import backend, checkpoint, data
+from .gan import param
 from .layers import Dense, Dropout, ReLU
 from .losses import SoftmaxCrossEntropy
 from .network import Sequential
 from .optim import Adam
 
 FILE = "classifier.npz"
-
-
-def param(default, help):
-    """A ClassifierConfig field with its one-line help (as ``gan.param``)."""
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass
