@@ -30,6 +30,10 @@ from .losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorL
 from .network import Sequential
 
 
+# The generator's objectives, by the name Config.g_objective and --g-objective use.
+GENERATOR_LOSSES = {"nonsaturating": NonSaturatingGeneratorLoss, "minimax": MinimaxGeneratorLoss}
+
+
 def param(default, help):
     """A Config field: the paper's default and its one-line help, kept together.
 
@@ -83,7 +87,7 @@ class Config:
     checkpoint_every: int = param(1, "epochs between checkpoints")
 
     CHOICES = {"noise": ("uniform", "gaussian"), "optimizer": ("sgd", "adam"),
-               "update": ("released", "algorithm1"), "g_objective": ("nonsaturating", "minimax")}
+               "update": ("released", "algorithm1"), "g_objective": tuple(GENERATOR_LOSSES)}
 
     # Integer fields that count things, so 0 means nothing: an empty layer of G or D, no
     # Parzen samples to score, or no D step per G step.
@@ -207,10 +211,9 @@ def sample_images(G, cfg, n, seed, chunk=1000):
 def generator_loss(objective="nonsaturating"):
     """The generator's loss object for ``Config.g_objective``: 'nonsaturating' (−log D(G(z)),
     the paper's recommendation) or 'minimax' (log(1 − D(G(z))), V(D, G) as written)."""
-    losses = {"nonsaturating": NonSaturatingGeneratorLoss, "minimax": MinimaxGeneratorLoss}
-    if objective not in losses:
-        raise ValueError(f"g_objective must be one of {', '.join(losses)}; got {objective!r}")
-    return losses[objective]()
+    if objective not in GENERATOR_LOSSES:
+        raise ValueError(f"g_objective must be one of {', '.join(GENERATOR_LOSSES)}; got {objective!r}")
+    return GENERATOR_LOSSES[objective]()
 
 
 def discriminator_objective(a):
