@@ -187,20 +187,16 @@ def nothing_to_train(cfg, batches_done, max_steps):
 
 def _resume_config(args, ckpt):
     """The checkpoint's Config (with the flags that may change on resume) and the minibatches it has done."""
-    from . import checkpoint, train
+    from . import train
     if not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
-    base = train.config_from_checkpoint(ckpt)
+    base, batches_done = train.resume_point(ckpt)
     cfg, given = _config(args, base)
     changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every")
                      and given[k] != getattr(base, k))
     if changed:
         raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
-    _, meta = checkpoint.load(ckpt)
-    if not isinstance(meta.get("batches"), int):
-        raise checkpoint.CheckpointError(f"{ckpt} is damaged (no count of minibatches in its 'meta' "
-                                         "entry); use another checkpoint, e.g. best.npz")
-    return cfg, meta["batches"]
+    return cfg, batches_done
 
 
 def cmd_train(args):

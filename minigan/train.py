@@ -423,6 +423,14 @@ def config_from_checkpoint(path):
     return _config_of(path, meta)
 
 
+def resume_point(path):
+    """(the Config, the minibatches drawn so far) of the checkpoint at ``path``, from one read."""
+    _, meta = checkpoint.load(path)
+    if not isinstance(meta.get("batches"), int):
+        raise checkpoint.damaged(path, "no count of minibatches in its 'meta' entry")
+    return _config_of(path, meta), meta["batches"]
+
+
 def time_to_nats(rows, nats):
     """(epoch, seconds) of the first in-loop test Parzen score ≥ nats, or None.
 
