@@ -39,6 +39,7 @@ cached file whose configuration or checksum differs from the current one is retr
 overwritten, never trusted.
 """
 import hashlib
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -47,7 +48,7 @@ from pathlib import Path
 import numpy
 
 from . import backend, checkpoint, data
-from .gan import param
+from .gan import require_field, param
 from .layers import Dense, Dropout, ReLU
 from .losses import SoftmaxCrossEntropy
 from .network import Sequential
@@ -70,6 +71,21 @@ class ClassifierConfig:
     n_train: int = param(50000, "train on training images 0 … n_train − 1 (at most 50,000)")
     seed: int = param(0, "seeds the weights, the dropout masks and the shuffling")
 
+    def validate(self):
+        """Raise ValueError naming the field, what it must be and the value given (NaN fails every test)."""
+        for name in ("hidden", "epochs", "batch_size"):
+            require_field(self, name, getattr(self, name) >= 1, "at least 1")
+        require_field(self, "n_train", 1 <= self.n_train <= 50000, "in 1…50000",
+                 "images 50,000–59,999 are the validation split, never trained on")
+        require_field(self, "irange", 0 <= self.irange < math.inf, "a finite number ≥ 0")
+        require_field(self, "hidden_keep", 0 < self.hidden_keep <= 1, "in (0, 1]",
+                 "the probability that dropout keeps a unit; 0 would keep none")
+        require_field(self, "lr", 0 < self.lr < math.inf, "a finite number > 0")
+        require_field(self, "lr_decay", 0 < self.lr_decay <= 1, "in (0, 1]", "η is multiplied by it every epoch")
+        require_field(self, "beta1", 0 <= self.beta1 < 1, "in [0, 1)")
+        require_field(self, "seed", self.seed >= 0, "≥ 0")
+        return self
+
 
 def build_classifier(cfg):
     """The untrained network for ``cfg`` (float32, on the active backend)."""
@@ -83,16 +99,17 @@ def build_classifier(cfg):
 
 
 def mnist_with_labels(folder=None, download=True):
-    """``data.mnist_splits`` plus the labels: {'train', 'train_labels', 'test', 'test_labels'}.
+    """``data.mnist_splits`` plus the labels of each split.
 
-    'train' is training images 0–49,999 (float32 (50000, 784) in [0, 1]) and 'train_labels'
-    their labels (int64 (50000,)); 'test' and 'test_labels' are the 10,000 test images.
+    {'train', 'valid', 'test'}: images, float32 (N, 784) in [0, 1] (training images
+    0–49,999, 50,000–59,999 and the 10,000 test images); 'train_labels', 'valid_labels',
+    'test_labels': their digits, int64 (N,).
     """
     splits = data.mnist_splits(folder, download)
-    labels = {key: data.read_idx(data.find_file(key, folder, download)).astype(numpy.int64)
-              for key in ("train_labels", "test_labels")}
-    return {"train": splits["train"], "train_labels": labels["train_labels"][:50000],
-            "test": splits["test"], "test_labels": labels["test_labels"]}
+    train, test = (data.read_idx(data.find_file(key, folder, download)).astype(numpy.int64)
+                   for key in ("train_labels", "test_labels"))
+    return {**splits, "train_labels": train[:50000], "valid_labels": train[50000:60000],
+            "test_labels": test}
 
 
 def _training_data(splits_or_data, cfg):
@@ -204,6 +221,54 @@ def _cached(path, cfg, checksum):
     return net
 
 
+def cache_file(cache_dir=None):
+    """Where the default classifier is cached: ``cache_dir/classifier.npz``."""
+    return (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / FILE
+
+
+def obtain(path, cfg, splits, progress=True, retrain=False, announce=None):
+    """The classifier for ``cfg`` from ``path`` if it was trained with ``cfg`` on these data,
+    else trained now and written there (atomically). Returns (net, seconds of training,
+    or None if it came from the file). ``announce()``, if given, is called before training."""
+    images, labels = _training_data(splits, cfg)
+    checksum = data_checksum(images, labels)
+    net = None if retrain else _cached(path, cfg, checksum)
+    if net is not None:
+        return net, None
+    if announce:
+        announce()
+    start = time.perf_counter()
+    net = train_classifier((images, labels), cfg, progress)
+    seconds = time.perf_counter() - start
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(path, net.state_dict(), {"config": asdict(cfg), "data_sha256": checksum,
+                                             "train_seconds": seconds})
+    return net, seconds
+
+
+def load(path, splits):
+    """A classifier written by ``minigan classifier --out PATH``: (net, its ClassifierConfig).
+
+    Its stored checksum must match the training images and labels in ``splits`` that its
+    configuration names; a classifier trained on other data is refused, not trusted.
+    """
+    arrays, meta = checkpoint.load(path)
+    checkpoint.require(path, meta, "config", "data_sha256")
+    try:
+        cfg = ClassifierConfig(**meta["config"])
+    except TypeError as err:
+        raise checkpoint.damaged(path, f"its configuration is not a classifier's: {err}") from None
+    if meta["data_sha256"] != data_checksum(*_training_data(splits, cfg)):
+        raise ValueError(f"the classifier {path} was trained on other data than the MNIST files given "
+                         f"(training-data checksum differs); retrain it: minigan classifier --out {path}")
+    net = build_classifier(cfg)
+    try:
+        net.load_state_dict(arrays)
+    except ValueError as err:
+        raise checkpoint.damaged(path, str(err)) from None
+    return net, cfg
+
+
 def load_or_train(data_dir=None, cache_dir=None, progress=True, cfg=None, splits=None):
     """The classifier for ``cfg`` (default ``ClassifierConfig()``), from the cache or trained now.
 
@@ -213,16 +278,5 @@ def load_or_train(data_dir=None, cache_dir=None, progress=True, cfg=None, splits
     returns it), to avoid reading MNIST from ``data_dir`` again.
     """
     cfg = ClassifierConfig() if cfg is None else cfg
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     splits = mnist_with_labels(data_dir) if splits is None else splits
-    images, labels = _training_data(splits, cfg)
-    checksum = data_checksum(images, labels)
-    path = folder / FILE
-    net = _cached(path, cfg, checksum)
-    if net is None:
-        start = time.perf_counter()
-        net = train_classifier((images, labels), cfg, progress)
-        folder.mkdir(parents=True, exist_ok=True)
-        checkpoint.save(path, net.state_dict(), {"config": asdict(cfg), "data_sha256": checksum,
-                                                 "train_seconds": time.perf_counter() - start})
-    return net
+    return obtain(cache_file(cache_dir), cfg, splits, progress)[0]

@@ -1,4 +1,4 @@
-"""Command line: ``minigan train | sample | evaluate`` (also ``python -m minigan``).
+"""Command line: ``minigan train | sample | evaluate | classifier`` (also ``python -m minigan``).
 
 Every field of ``gan.Config`` is a flag of ``minigan train`` (``--g-hidden 1200``);
 the help written beside the field (its ``metadata["help"]``) is the flag's help.
@@ -68,16 +68,19 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _add_config_flags(p):
-    """One flag per Config field (but seed and epochs, which are general flags), typed and
-    documented by the field itself."""
+def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's released MNIST setup)",
+                      skip=("seed", "epochs")):
+    """One flag per field of the dataclass ``cls`` (default gan.Config) but those in ``skip``
+    (added with the general flags), typed and documented by the field itself."""
     from . import gan
-    g = p.add_argument_group("configuration (defaults: the paper's released MNIST setup)")
-    for f in fields(gan.Config):
+    cls = cls or gan.Config
+    g = p.add_argument_group(title)
+    for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
-        if f.name in ("seed", "epochs"):
-            continue       # added with the general flags
-        kw = {"choices": gan.Config.CHOICES[f.name]} if f.name in gan.Config.CHOICES else {}
+        if f.name in skip:
+            continue
+        choices = getattr(cls, "CHOICES", {})
+        kw = {"choices": choices[f.name]} if f.name in choices else {}
         if not kw:
             kw["metavar"] = f.type.__name__.upper()
         g.add_argument(flag, type=f.type, default=None,
@@ -134,6 +137,27 @@ def build_parser():
     e.add_argument("--samples", type=_int_at_least(1), default=10000, help="samples from G (default: 10000)")
     e.add_argument("--sigma", type=_positive_float, default=None, help="use this σ instead of searching for it")
     e.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the noise z (default: 0)")
+    e.add_argument("--metrics", default="parzen", metavar="LIST",
+                   help="comma-separated scores: parzen (the paper's), is (Inception Score), fid "
+                   "(Fréchet distance to the training images), pr (precision and recall), or all; "
+                   "is, fid and pr use minigan's MNIST classifier, trained on first use "
+                   "(see minigan classifier) (default: parzen)")
+    e.add_argument("--classifier", metavar="FILE", default=None,
+                   help="a classifier written by minigan classifier --out FILE, instead of the cached one")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar if the classifier is trained")
+
+    from . import classifier
+    c = sub.add_parser("classifier", help="train (or check) the MNIST classifier behind IS, FID and precision/recall",
+                       description="Train minigan's MNIST classifier (an MLP of minigan layers) on training "
+                       "images 0–49,999, or find it already trained in the cache, and print its accuracy "
+                       "on the 10,000 test images. A file trained with another configuration or on other "
+                       "data is retrained, never trusted.")
+    common(c)
+    c.add_argument("--out", metavar="FILE", default=None,
+                   help=f"where to keep it (default: the user cache, {classifier.cache_file()})")
+    c.add_argument("--retrain", action="store_true", help="train again even if the file matches")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_config_flags(c, classifier.ClassifierConfig, "training (defaults: the cached classifier's)", skip=())
     return p
 
 
@@ -268,20 +292,64 @@ def _noise(cfg, n, seed):
 
 
 def cmd_evaluate(args):
-    from . import data, gan, parzen, train
+    from . import classifier, data, gan, parzen, scores, train
+    names = scores.parse(args.metrics)                 # before anything slow: a typo should cost nothing
     G, cfg = train.load_generator(args.checkpoint)
-    splits = data.mnist_splits(args.data)
+    need_net = any(n != "parzen" for n in names)
+    splits = classifier.mnist_with_labels(args.data) if need_net else data.mnist_splits(args.data)
+    net = _scoring_classifier(args, splits) if need_net else None
     samples = gan.sample_images(G, cfg, args.samples, args.seed)                    # (samples, 784)
     start = time.perf_counter()
-    if args.sigma is None:
-        res = parzen.evaluate(samples, splits["valid"], splits["test"])
+    found = scores.Scorer(splits, net).score(samples, [n for n in names if n != "parzen"])
+    if "parzen" in names:
+        if args.sigma is None:
+            res = parzen.evaluate(samples, splits["valid"], splits["test"])
+        else:
+            ll = parzen.log_likelihood(samples, splits["test"], args.sigma)
+            res = parzen.ParzenResult(float(ll.mean()), float(ll.std() / len(ll) ** 0.5), args.sigma,
+                                      float("nan"), len(samples), len(ll))
+        found.parzen = res
+    seconds = time.perf_counter() - start
+    if names == ("parzen",):
+        print(f"{res.row()}  [{res.n_samples} samples, {res.n_test} test images, {seconds:.1f} s]")
     else:
-        ll = parzen.log_likelihood(samples, splits["test"], args.sigma)
-        res = parzen.ParzenResult(float(ll.mean()), float(ll.std() / len(ll) ** 0.5), args.sigma,
-                                  float("nan"), len(samples), len(ll))
-    print(f"{res.row()}  [{res.n_samples} samples, {res.n_test} test images, "
-          f"{time.perf_counter() - start:.1f} s]")
-    print(f"Table 1 row: | GAN (minigan, {Path(args.checkpoint).name}) | {res.mean:.0f} ± {res.se:.0f} |")
+        print(scores.table([(f"{Path(args.checkpoint).name} ({len(samples)} samples)", found)], names))
+        print(f"[{seconds:.1f} s; {scores.AGAINST}]")
+    if "parzen" in names:
+        print(f"Table 1 row: | GAN (minigan, {Path(args.checkpoint).name}) | {res.mean:.0f} ± {res.se:.0f} |")
+    return 0
+
+
+def _scoring_classifier(args, splits):
+    """The classifier for IS, FID and PR: --classifier FILE, else the cached default (trained if needed)."""
+    from . import classifier
+    if args.classifier:
+        return classifier.load(args.classifier, splits)[0]
+    path = classifier.cache_file()
+    cfg = classifier.ClassifierConfig()
+    net, seconds = classifier.obtain(path, cfg, splits, progress=not args.no_progress,
+                                     announce=lambda: print(f"training the MNIST classifier for IS, FID and "
+                                                            f"precision/recall (once; cached in {path})",
+                                                            file=sys.stderr))
+    return net
+
+
+def cmd_classifier(args):
+    from . import classifier
+    given = {f.name: getattr(args, f.name) for f in fields(classifier.ClassifierConfig)
+             if getattr(args, f.name, None) is not None}
+    cfg = classifier.ClassifierConfig(**given).validate()
+    path = Path(args.out) if args.out else classifier.cache_file()
+    if given and not args.out and cfg != classifier.ClassifierConfig():
+        raise ValueError("a classifier with another configuration needs its own --out FILE (the cache holds "
+                         "the default one, which evaluate would train again); then pass evaluate --classifier FILE")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"--out {path} is a folder; give a file name, e.g. {path / classifier.FILE}")
+    splits = classifier.mnist_with_labels(args.data)
+    net, seconds = classifier.obtain(path, cfg, splits, progress=not args.no_progress, retrain=args.retrain)
+    acc = classifier.accuracy(net, splits["test"], splits["test_labels"])
+    how = f"trained in {seconds:.1f} s, written to" if seconds is not None else "already trained, read from"
+    print(f"classifier: {100 * acc:.2f}% right on the 10,000 test images ({how} {path})")
     return 0
 
 
@@ -305,7 +373,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         _choose_backend(args.backend)
-        return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
+        return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
+                "classifier": cmd_classifier}[args.command](args)
     except KeyboardInterrupt:
         saved = args.command == "train" and (Path(args.out) / "checkpoint.npz").is_file()
         hint = "; the last checkpoint is intact (continue with --resume)" if saved else ""

@@ -105,28 +105,28 @@ class Config:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("momentum", "final_momentum"):
-            _require(self, name, 0 <= getattr(self, name) < 1, "in [0, 1)",
+            require_field(self, name, 0 <= getattr(self, name) < 1, "in [0, 1)",
                      "in v ← μ v − η g, μ ≥ 1 never lets old gradients fade: v stays large or grows")
         for name in ("d_input_keep", "d_hidden_keep"):
-            _require(self, name, 0 < getattr(self, name) <= 1, "in (0, 1]",
+            require_field(self, name, 0 < getattr(self, name) <= 1, "in (0, 1]",
                      "the probability that dropout keeps a unit; 0 would keep none")
         for name in ("d_input_scale", "d_hidden_scale"):
-            _require(self, name, 0 < getattr(self, name) < math.inf, "a finite number > 0",
+            require_field(self, name, 0 < getattr(self, name) < math.inf, "a finite number > 0",
                      "kept units are multiplied by it, usually 1 / keep")
         for name in ("g_irange", "d_irange"):
-            _require(self, name, 0 <= getattr(self, name) < math.inf, "a finite number ≥ 0",
+            require_field(self, name, 0 <= getattr(self, name) < math.inf, "a finite number ≥ 0",
                      "weights start uniform in ±irange")
-        _require(self, "lr_decay", 1 <= self.lr_decay < math.inf, "a finite number ≥ 1",
+        require_field(self, "lr_decay", 1 <= self.lr_decay < math.inf, "a finite number ≥ 1",
                  "η is divided by it after every step, so below 1 η would grow without bound")
         # 0.5 is where c = 1 − c: beyond it [c, 1 − c] is empty. c > 0 keeps logit(c) finite.
-        _require(self, "g_bias_clip", 0 < self.g_bias_clip < 0.5, "in (0, 0.5)",
+        require_field(self, "g_bias_clip", 0 < self.g_bias_clip < 0.5, "in (0, 0.5)",
                  "pixel means are clipped to [c, 1 − c], which needs 0 < c < 1 − c")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("int", "float", int, float) and not value >= 0:
                 raise ValueError(f"{f.name} must be non-negative, got {value}")
         for name in self.COUNTS:
-            _require(self, name, getattr(self, name) >= 1, "at least 1")
+            require_field(self, name, getattr(self, name) >= 1, "at least 1")
         # 50,000: the paper's training split of MNIST (images 50,000–59,999 validate).
         if not 1 <= self.n_train <= 50000:
             raise ValueError(f"n_train must be in 1…50000, got {self.n_train}")
@@ -136,7 +136,7 @@ class Config:
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
                                  f"moves θ), got {getattr(self, name)}")
-        _require(self, "momentum_saturate", self.momentum_saturate >= self.momentum_start,
+        require_field(self, "momentum_saturate", self.momentum_saturate >= self.momentum_start,
                  f"at least momentum_start = {self.momentum_start}", "the ramp of μ cannot end before it starts")
         return self
 
@@ -144,7 +144,7 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _require(cfg, name, ok, allowed, why=""):
+def require_field(cfg, name, ok, allowed, why=""):
     """One check of ``Config.validate``: raise ValueError unless ``ok``, naming the field,
     the allowed values, why (when it is not obvious) and the value given."""
     if not ok:

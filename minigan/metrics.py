@@ -195,8 +195,8 @@ def frechet_distance(mu1, cov1, mu2, cov2):
     return max(value, 0.0)
 
 
-def _mean_cov(x):
-    """Mean (D,) and sample covariance (D, D) of the rows of x (N, D).
+def mean_cov(x):
+    """Mean (D,) and sample covariance (D, D) of the rows of x (N, D), in float64.
 
     Σ = (X − μ)ᵀ (X − μ) / (N − 1): rows are samples (numpy.cov's rowvar=False) and
     ddof = 1, the unbiased estimate, as numpy.cov's default and the reference FID
@@ -204,6 +204,7 @@ def _mean_cov(x):
     Centring first (rather than E[xxᵀ] − μμᵀ) avoids subtracting two large,
     nearly equal numbers when the features have a large mean.
     """
+    x = _matrix("x", x, min_rows=2, why=" (a covariance needs two)")
     mu = x.mean(axis=0)
     centred = x - mu[None, :]
     return mu, (centred.T @ centred) / (x.shape[0] - 1)
@@ -212,7 +213,7 @@ def _mean_cov(x):
 def fid(features_a, features_b):
     """Fréchet Inception Distance between two sets of feature vectors (N_a, D), (N_b, D).
 
-    Fit a Gaussian to each set (mean, ddof=1 covariance; see ``_mean_cov``) and
+    Fit a Gaussian to each set (mean, ddof=1 covariance; see ``mean_cov``) and
     return ``frechet_distance`` of the two. 0 for identical sets; symmetric.
     Each set needs at least 2 rows (a covariance from one row is 0/0).
     """
@@ -222,7 +223,7 @@ def fid(features_a, features_b):
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"expected features of the same width D, got features_a (…, {a.shape[1]}) "
                          f"and features_b (…, {b.shape[1]}); use the same feature extractor for both")
-    return frechet_distance(*_mean_cov(a), *_mean_cov(b))
+    return frechet_distance(*mean_cov(a), *mean_cov(b))
 
 
 # ------------------------------------------------------------------- precision and recall

@@ -1,5 +1,6 @@
 """The MNIST classifier: a real accuracy on a CI-sized subset, the cache and its retrain rule."""
 import functools
+import re
 from dataclasses import asdict, replace
 
 import numpy
@@ -124,3 +125,50 @@ def test_bad_training_data_is_reported():
         classifier.train_classifier((numpy.zeros((5, 10)), numpy.zeros(5, int)), TINY, progress=False)
     with pytest.raises(ValueError, match="n_train must be between 1 and 5"):
         classifier.train_classifier((numpy.zeros((5, 784)), numpy.zeros(5, int)), TINY, progress=False)
+
+
+def test_obtain_announces_training_and_retrains_when_asked(mnist_dir, tmp_path, monkeypatch):
+    data, trainings, said = _mnist(mnist_dir), _Counting(monkeypatch), []
+    path = tmp_path / "deep" / "c.npz"                                   # missing folders are made
+    _, seconds = classifier.obtain(path, TINY, data, progress=False, announce=lambda: said.append(1))
+    assert seconds >= 0 and said == [1] and trainings.calls == 1
+    _, seconds = classifier.obtain(path, TINY, data, progress=False, announce=lambda: said.append(2))
+    assert seconds is None and said == [1] and trainings.calls == 1     # from the file: nothing said
+    classifier.obtain(path, TINY, data, progress=False, retrain=True)
+    assert trainings.calls == 2
+
+
+def test_load_checks_the_data_it_was_trained_on(mnist_dir, tmp_path):
+    data, path = _mnist(mnist_dir), tmp_path / "c.npz"
+    net, _ = classifier.obtain(path, TINY, data, progress=False)
+    loaded, cfg = classifier.load(path, data)
+    assert cfg == TINY
+    numpy.testing.assert_array_equal(classifier.logits(loaded, data["test"][:20]),
+                                     classifier.logits(net, data["test"][:20]))
+    changed = dict(data, train_labels=data["train_labels"].copy())
+    changed["train_labels"][5] = (changed["train_labels"][5] + 1) % 10
+    with pytest.raises(ValueError, match=r"was trained on other data .* minigan classifier --out"):
+        classifier.load(path, changed)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(checkpoint.CheckpointError, match="damaged"):
+        classifier.load(path, data)
+
+
+def test_mnist_with_labels_has_every_split(mnist_dir):
+    data = _mnist(mnist_dir)
+    assert {k: len(v) for k, v in data.items()} == {"train": 50000, "valid": 10000, "test": 10000,
+                                                    "train_labels": 50000, "valid_labels": 10000,
+                                                    "test_labels": 10000}
+    assert sorted(numpy.unique(data["valid_labels"])) == list(range(10))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden", 0, "hidden must be at least 1"), ("epochs", 0, "epochs must be at least 1"),
+    ("n_train", 50001, "n_train must be in 1…50000"), ("hidden_keep", 0.0, "hidden_keep must be in (0, 1]"),
+    ("lr", float("nan"), "lr must be a finite number > 0"), ("lr_decay", 1.5, "lr_decay must be in (0, 1]"),
+    ("beta1", 1.0, "beta1 must be in [0, 1)"), ("irange", -1.0, "irange must be a finite number ≥ 0"),
+])
+def test_config_refuses_values_outside_their_meaning(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        replace(ClassifierConfig(), **{field: value}).validate()
+    assert ClassifierConfig().validate() == ClassifierConfig()

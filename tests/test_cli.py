@@ -10,7 +10,8 @@ import pytest
 from minigan import cli, gan
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"],
+                                  ["classifier", "--help"]])
 def test_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(argv)
@@ -322,3 +323,67 @@ def test_config_values_are_refused_before_anything_is_written(flag, value, messa
     err = capsys.readouterr().err
     assert err.startswith(f"minigan train: error: {message}") and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+# A classifier small enough for a test (under a second): the scores need a fixed network,
+# not a good one. Its accuracy is tested in test_classifier.py at another size.
+SMALL_CLASSIFIER = ["--hidden", "16", "--epochs", "1", "--n-train", "300", "--no-progress"]
+
+
+def test_classifier_then_evaluate_every_metric(mnist_dir, tmp_path, capsys):
+    out, clf = tmp_path / "run", tmp_path / "clf.npz"
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "300",
+                     "--max-steps", "3", "--parzen-every", "0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("classifier: ") and f"% right on the 10,000 test images (trained in " in said
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    assert f"(already trained, read from {clf})" in capsys.readouterr().out
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200",
+                     "--metrics", "all", "--classifier", str(clf)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cells = lambda line: [c.strip() for c in line.strip("|").split("|")]
+    assert cells(lines[0]) == ["images", "Parzen (nats) ↑", "IS ↑", "FID ↓", "precision ↑ · recall ↑"]
+    assert lines[2].startswith("| checkpoint.npz (200 samples) | ") and lines[2].count("|") == 6
+    assert "FID against the 50,000 training images" in lines[3]
+    assert lines[4].startswith("Table 1 row: | GAN (minigan, checkpoint.npz) | ")      # unchanged
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200",
+                     "--metrics", "fid", "--classifier", str(clf)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and "FID ↓" in lines[0] and "Parzen" not in lines[0]      # no Table 1 row
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "x.npz", "--metrics", "fid,bogus"], "--metrics: expected a comma-separated list of parzen, "
+                                                      "is, fid, pr (or 'all'), got 'fid,bogus'"),
+    (["classifier", "--hidden", "16"], "a classifier with another configuration needs its own --out FILE"),
+    (["classifier", "--epochs", "0", "--out", "c.npz"], "epochs must be at least 1, got 0"),
+    (["classifier", "--hidden-keep", "1.5", "--out", "c.npz"], "hidden_keep must be in (0, 1]"),
+])
+def test_metric_and_classifier_errors_are_one_line_before_any_work(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []                       # nothing written, nothing read
+
+
+def test_classifier_from_other_data_is_refused(mnist_dir, tmp_path, capsys):
+    from minigan import checkpoint
+    clf = tmp_path / "clf.npz"
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    arrays, meta = checkpoint.load(clf)
+    checkpoint.save(clf, arrays, {**meta, "data_sha256": "0" * 64})
+    capsys.readouterr()
+    assert cli.main(["evaluate", "x.npz", "--metrics", "is", "--classifier", str(clf)]) == 1   # checkpoint first
+    assert "no checkpoint at" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "300",
+                     "--max-steps", "3", "--parzen-every", "0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--metrics", "is",
+                     "--classifier", str(clf)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was trained on other data" in err and f"minigan classifier --out {clf}" in err
