@@ -113,6 +113,9 @@ def build_parser():
                    help="stop after N more steps, e.g. for a smoke test or a benchmark")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--classifier", metavar="FILE", default=None,
+                   help="with --scores parzen,is,fid: a classifier written by minigan classifier --out FILE, "
+                   "instead of the cached one")
     _add_config_flags(t)
 
     s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint (paper's Figure 2)",
@@ -216,7 +219,7 @@ def _resume_config(args, ckpt):
         raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
     base, batches_done = train.resume_point(ckpt)
     cfg, given = _config(args, base)
-    changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every")
+    changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every", "scores")
                      and given[k] != getattr(base, k))
     if changed:
         raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
@@ -239,8 +242,13 @@ def cmd_train(args):
     if why:
         print(f"nothing to train: {why} (no file was written)")
         return 0
-    splits = data.mnist_splits(args.data, n_train=cfg.n_train)
-    trainer = train.Trainer(cfg, splits, out)
+    if "fid" in cfg.scores:
+        from . import classifier, scores
+        splits = classifier.mnist_with_labels(args.data)
+        scorer = scores.Scorer(splits, _scoring_classifier(args, splits))
+    else:
+        splits, scorer = data.mnist_splits(args.data, n_train=cfg.n_train), None
+    trainer = train.Trainer(cfg, splits, out, scorer)
     if args.resume:
         trainer.load(ckpt)
         print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")

@@ -84,10 +84,14 @@ class Config:
     epochs: int = param(1000, "passes over the training images (the released code set no limit)")
     parzen_every: int = param(10, "epochs between Parzen evaluations (0: never)")
     parzen_samples: int = param(10000, "samples from G for each Parzen evaluation")
+    scores: str = param("parzen", "what each evaluation records: 'parzen' (the paper's) or 'parzen,is,fid' "
+                                  "(also IS and FID of the same samples from minigan's MNIST classifier, "
+                                  "trained on first use; off by default: see docs/metrics.md)")
     checkpoint_every: int = param(1, "epochs between checkpoints")
 
     CHOICES = {"noise": ("uniform", "gaussian"), "optimizer": ("sgd", "adam"),
-               "update": ("released", "algorithm1"), "g_objective": tuple(GENERATOR_LOSSES)}
+               "update": ("released", "algorithm1"), "g_objective": tuple(GENERATOR_LOSSES),
+               "scores": ("parzen", "parzen,is,fid")}
 
     # Integer fields that count things, so 0 means nothing: an empty layer of G or D, no
     # Parzen samples to score, or no D step per G step.

@@ -56,10 +56,16 @@ def save_grid(images, path, ncol=10, mark_last_col=False):
     return _atomic_savefig(lambda tmp: plt.imsave(tmp, rgb), path)
 
 
+def _number(value):
+    """True for a number (a row read back from metrics.csv has '' where nothing was recorded)."""
+    return isinstance(value, (int, float)) and value == value
+
+
 def save_curves(rows, path):
-    """Loss curves (d_obj, g_obj), D's accuracy, and Parzen log-likelihood against epoch."""
+    """Loss curves (d_obj, g_obj), D's accuracy, Parzen log-likelihood (and IS, FID) against epoch."""
     ep = [r["epoch"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    quality = [(r["epoch"], r["is_mean"], r["fid"]) for r in rows if _number(r.get("fid"))]
+    fig, axes = plt.subplots(1, 4 if quality else 3, figsize=(17 if quality else 13, 3.6))
     axes[0].plot(ep, [r["d_obj"] for r in rows], label="d_obj = ½[BCE(D(x),1)+BCE(D(G(z)),0)]")
     axes[0].plot(ep, [r["g_obj"] for r in rows], label="g_obj")
     axes[0].axhline(numpy.log(2), color="gray", ls=":", lw=1, label="log 2 (D = ½)")
@@ -74,6 +80,15 @@ def save_curves(rows, path):
         axes[2].errorbar(e, m, yerr=s, marker="o", ms=3, label="test (paper protocol)")
         axes[2].axhline(PAPER_NATS, color="gray", ls="--", lw=1, label=f"paper: {PAPER_NATS:g} ± 2")
     axes[2].set_title("Parzen log-likelihood (nats)")
+    if quality:
+        e, inception, fid = map(numpy.asarray, zip(*quality))
+        axes[3].plot(e, inception, marker="o", ms=3, color="C0", label="IS (higher is better; 10 at most)")
+        axes[3].set_ylabel("IS", color="C0")
+        right = axes[3].twinx()
+        right.plot(e, fid, marker="s", ms=3, color="C3", label="FID to training images (lower is better)")
+        right.set_ylabel("FID", color="C3")
+        right.legend(fontsize=7, loc="center right")
+        axes[3].set_title("minigan classifier's IS and FID")
     for ax in axes:
         ax.set_xlabel("epoch")
         if ax.get_legend_handles_labels()[0]:

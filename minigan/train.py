@@ -6,6 +6,7 @@ the bookkeeping around it. What it writes into the output folder:
     checkpoint.npz       latest state (parameters, optimizer, counters, RNG states)
     best.npz             the state with the best validation Parzen score so far
     metrics.csv          one row per epoch: objectives, D's accuracy, η, μ, Parzen
+                         (and IS and FID with cfg.scores = 'parzen,is,fid')
     curves.png           the same as plots
     samples/epoch_N.png  a 10×10 grid of G(z) for fixed z, every epoch
     report.txt           a short report, written whenever train() ends (also on Ctrl-C),
@@ -39,7 +40,7 @@ from .atomic import atomic_write, remove_stale_temporaries
 from .optim import SGD, Adam, ExponentialDecay, LinearMomentum
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
-           "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se"]
+           "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid"]
 SUMS = ("d_obj", "g_obj", "d_right_real", "d_right_fake")      # a step's statistics, summed per epoch
 META_KEYS = ("config", "step", "batches", "sums_n", "sums_seen", "host_rng", "rng", "rows", "best_valid")
 
@@ -83,8 +84,13 @@ def _deferred_interrupt():
 class Trainer:
     """Owns G, D, their optimizers and all state needed to stop and resume."""
 
-    def __init__(self, cfg, data, out=None):
+    def __init__(self, cfg, data, out=None, scorer=None):
+        """``scorer``: a ``scores.Scorer`` (with the MNIST classifier), needed for cfg.scores = 'parzen,is,fid'."""
         self.cfg = cfg.validate()
+        if "fid" in cfg.scores and scorer is None:
+            raise ValueError("scores = 'parzen,is,fid' needs the MNIST classifier: pass "
+                             "scorer=scores.Scorer(splits, classifier.load_or_train())")
+        self.scorer = scorer
         self.out = Path(out) if out else None
         self.train_x = backend.asarray(data["train"][:cfg.n_train])       # (N, 784) on the device
         self.valid, self.test = data.get("valid"), data.get("test")
@@ -211,9 +217,22 @@ class Trainer:
 
     # ----- epochs -------------------------------------------------------------
     def evaluate_parzen(self, n_samples=None, seed=None):
-        samples = gan.sample_images(self.G, self.cfg, n_samples or self.cfg.parzen_samples,
-                                    seed if seed is not None else 10**6 + self.epoch)
-        return parzen.evaluate(samples, self.valid, self.test)
+        return parzen.evaluate(self.evaluation_samples(n_samples, seed), self.valid, self.test)
+
+    def evaluation_samples(self, n_samples=None, seed=None):
+        """The samples an evaluation scores (its own seed per epoch: 10⁶ + epoch, far from the run's)."""
+        return gan.sample_images(self.G, self.cfg, n_samples or self.cfg.parzen_samples,
+                                 seed if seed is not None else 10**6 + self.epoch)
+
+    def evaluate(self):
+        """Parzen (and, if cfg.scores asks, IS and FID) of one set of samples: the row's entries."""
+        samples = self.evaluation_samples()
+        res = parzen.evaluate(samples, self.valid, self.test)
+        row = dict(parzen_sigma=res.sigma, parzen_valid=res.valid_mean, parzen_test=res.mean, parzen_se=res.se)
+        if "fid" in self.cfg.scores:
+            got = self.scorer.score(samples, ("is", "fid"))
+            row.update(is_mean=got.inception[0], is_std=got.inception[1], fid=got.fid)
+        return row
 
     def end_epoch(self):
         self.check_finite()                  # before the row, the figures and the checkpoints
@@ -226,10 +245,9 @@ class Trainer:
                "seconds": time.perf_counter() - self.epoch_started}
         is_best = False
         if cfg.parzen_every and self.epoch % cfg.parzen_every == 0 and self.valid is not None:
-            res = self.evaluate_parzen()
-            row.update(parzen_sigma=res.sigma, parzen_valid=res.valid_mean, parzen_test=res.mean, parzen_se=res.se)
-            is_best = res.valid_mean > self.best_valid
-            self.best_valid = max(self.best_valid, res.valid_mean)
+            row.update(self.evaluate())
+            is_best = row["parzen_valid"] > self.best_valid
+            self.best_valid = max(self.best_valid, row["parzen_valid"])
         self.rows.append(row)
         self._reset_epoch_stats()
         if self.out:

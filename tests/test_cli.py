@@ -387,3 +387,14 @@ def test_classifier_from_other_data_is_refused(mnist_dir, tmp_path, capsys):
                      "--classifier", str(clf)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "was trained on other data" in err and f"minigan classifier --out {clf}" in err
+
+
+def test_train_with_scores_uses_the_classifier_given(mnist_dir, tmp_path, capsys):
+    import csv
+    clf, out = tmp_path / "clf.npz", tmp_path / "run"
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "300",
+                     "--max-steps", "3", "--parzen-every", "1", "--parzen-samples", "100",
+                     "--scores", "parzen,is,fid", "--classifier", str(clf)]) == 0
+    row = next(csv.DictReader(open(out / "metrics.csv")))
+    assert float(row["fid"]) > 0 and 1 <= float(row["is_mean"]) <= 10 and float(row["parzen_test"])

@@ -28,3 +28,13 @@ def test_last_column_is_framed_in_yellow(tmp_path):
     yellow = (img[:, :, 0] > 0.9) & (img[:, :, 1] > 0.7) & (img[:, :, 2] < 0.1)
     assert yellow[:, 2 * 29:].any() and not yellow[:, :2 * 29].any()     # only around the last column
     assert (img[1:29, 2 * 29 + 1:3 * 29, :3] == 0).all()                  # the image inside is untouched
+
+
+def test_curves_get_an_is_and_fid_panel_when_rows_have_them(tmp_path):
+    rows = [{"epoch": e, "d_obj": 0.5, "g_obj": 1.0, "d_acc_real": 0.8, "d_acc_fake": 0.7,
+             **({"parzen_test": 100 + e, "parzen_se": 2, "is_mean": 2.0 + e, "fid": 50.0 / e}
+                if e % 2 == 0 else {"is_mean": "", "fid": ""})} for e in range(1, 6)]
+    plots.save_curves(rows, tmp_path / "c.png")
+    assert plt.imread(tmp_path / "c.png").shape[1] == 17 * 80          # four panels, 17 in at 80 dpi
+    plots.save_curves([{**r, "fid": "", "is_mean": ""} for r in rows], tmp_path / "d.png")
+    assert plt.imread(tmp_path / "d.png").shape[1] == 13 * 80          # three: nothing to draw

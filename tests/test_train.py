@@ -345,3 +345,36 @@ def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_
                                               for r in meta["rows"]]}
     assert no_clock(meta_a) == no_clock(meta_b)
     assert metrics_text(tmp_path / "whole") == metrics_text(out)
+
+
+def test_scores_parzen_is_fid_records_is_and_fid_of_the_parzen_samples(splits, tmp_path):
+    from minigan import classifier, scores
+    from minigan.classifier import ClassifierConfig
+    net = classifier.build_classifier(ClassifierConfig(hidden=16))     # a fixed network is all IS/FID need
+    scorer = scores.Scorer({**splits, "train": splits["train"]}, net)
+    with pytest.raises(ValueError, match="needs the MNIST classifier"):
+        train.Trainer(cfg(scores="parzen,is,fid"), splits, tmp_path)
+    t = train.Trainer(cfg(scores="parzen,is,fid", parzen_every=2), splits, tmp_path, scorer)
+    t.train(max_steps=10, progress=False)                    # epochs 1 and 2; evaluated at 2
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [r["fid"] for r in rows][0] == "" and rows[0]["is_mean"] == ""
+    samples = t.evaluation_samples(seed=10**6 + 2)            # what epoch 2's evaluation scored
+    again = scorer.score(samples, ("is", "fid"))
+    assert float(rows[1]["fid"]) == pytest.approx(again.fid, rel=1e-6)
+    assert float(rows[1]["is_mean"]) == pytest.approx(again.inception[0], rel=1e-6)
+    assert float(rows[1]["parzen_test"]) == pytest.approx(parzen_of(samples, splits), rel=1e-6)
+    import matplotlib.pyplot as plt
+    assert plt.imread(tmp_path / "curves.png").shape[1] == 17 * 80            # a fourth panel: IS and FID
+
+
+def parzen_of(samples, splits):
+    from minigan import parzen
+    return parzen.evaluate(samples, splits["valid"], splits["test"]).mean
+
+
+def test_default_run_records_no_is_or_fid(splits, tmp_path):
+    train.Trainer(cfg(), splits, tmp_path).train(max_steps=5, progress=False)
+    row = next(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert row["parzen_test"] and row["is_mean"] == row["is_std"] == row["fid"] == ""
+    import matplotlib.pyplot as plt
+    assert plt.imread(tmp_path / "curves.png").shape[1] == 13 * 80
