@@ -15,7 +15,10 @@ per-round ratios, so that slow drifts of a shared machine's speed cancel out:
   3. where the step's time goes: each of its matrix products timed alone, and the rest;
   4. the full Parzen protocol (10,000 samples, σ search on 1,000 validation images,
      10,000 test images);
-  5. step time and peak memory for batch sizes 100, 500, 1000, 5000.
+  5. step time and peak memory for batch sizes 100, 500, 1000, 5000;
+  6. the scores beyond Parzen on 10,000 samples (issue 15): the classifier's pass,
+     Inception Score, FID, precision/recall, and what --scores parzen,is,fid adds to
+     an evaluation of a training run.
 """
 import argparse
 import os
@@ -26,7 +29,7 @@ import tracemalloc
 
 import numpy
 
-from minigan import backend, gan, parzen
+from minigan import backend, classifier, gan, metrics, parzen, scores
 from minigan.optim import SGD
 
 
@@ -186,6 +189,49 @@ def parzen_time(data_dir):
     return time.perf_counter() - start, source
 
 
+def scores_time(data_dir, n=10000):
+    """[(what, seconds)] for the scores on n samples, with a classifier of the default shape.
+
+    The network is untrained: the time depends on its shape only, and training one here
+    would take minutes. Samples are MNIST test images (random pixels without MNIST); FID's
+    reference is the 50,000 training images, precision/recall's the first 10,000.
+    """
+    rng = numpy.random.default_rng(0)
+    try:
+        from minigan import data
+        s = data.mnist_splits(data_dir, download=False)
+        source = "MNIST"
+    except Exception:
+        s = {k: rng.random((m, 784), dtype=numpy.float32) for k, m in (("train", 5 * n), ("valid", n),
+                                                                        ("test", n))}
+        source = "random"
+    net = classifier.build_classifier(classifier.ClassifierConfig())
+    images, out = s["test"][:n], []
+
+    def clock(what, fn):
+        start = time.perf_counter()
+        value = fn()
+        backend.synchronize()
+        out.append((what, time.perf_counter() - start))
+        return value
+
+    scorer = scores.Scorer(s, net)
+    clock("reference: features, mean and covariance of the 50,000 training images (once per run)",
+          scorer.train_stats)
+    clock("reference: features of training images 0–9,999 (once)", scorer.real_features)
+    probs = clock(f"classifier: p(y|x) of {n:,} samples", lambda: classifier.probabilities(net, images))
+    feats = clock(f"classifier: features of {n:,} samples", lambda: classifier.features(net, images))
+    clock("Inception Score (10 splits)", lambda: metrics.inception_score(probs))
+    clock("FID: mean, covariance, Fréchet distance", lambda: metrics.frechet_distance(
+        *metrics.mean_cov(feats), *scorer.train_stats()))
+    clock(f"precision/recall (k = 3, {min(n, scores.PR_REAL):,} real)", lambda: metrics.precision_recall(
+        scorer.real_features(), feats, k=scores.PR_K))
+    clock("Parzen protocol, for comparison", lambda: parzen.evaluate(images, s["valid"], s["test"]))
+    clock("what --scores parzen,is,fid adds to an evaluation (IS and FID of its samples)",
+          lambda: scorer.score(images, ("is", "fid")))
+    return out, source
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="minigan benchmarks (prints Markdown tables)")
     p.add_argument("--backends", nargs="+", default=["numpy", "cupy"], choices=["numpy", "cupy"])
@@ -197,6 +243,9 @@ def main(argv=None):
     p.add_argument("--step-only", action="store_true",
                    help="print only the median of the paper's step (no PyTorch, products, Parzen or batch table): "
                         "one round of an A/B comparison between two versions of minigan, alternated by the caller")
+    p.add_argument("--scores-only", action="store_true", help="print only the table of the scores beyond Parzen")
+    p.add_argument("--score-samples", type=int, default=10000,
+                   help="samples (and real images) for that table (default 10000, as the issue asks)")
     args = p.parse_args(argv)
     threads = len(os.sched_getaffinity(0))
     print(f"machine: {cpu_name()}, {threads} cores; numpy {numpy.__version__}; {blas_note()}; "
@@ -207,6 +256,9 @@ def main(argv=None):
             backend.use(name)
         except backend.BackendError as err:
             print(f"backend {name}: not measured ({str(err).split('.')[0]})\n")
+            continue
+        if args.scores_only:
+            print_scores(name, args.data, args.score_samples)
             continue
         if args.step_only:
             ours = compare_steps(MiniganStep(100), None, args.steps, args.warmup)[0]
@@ -240,8 +292,18 @@ def main(argv=None):
             ms = timed(step, max(3, args.steps // max(1, batch // 100)), 2) * 1e3
             print(f"| {batch} | {ms:.1f} | {ms * 100 / batch:.1f} | {peak_memory_mb(step):.0f} |")
         print()
+        print_scores(name, args.data, args.score_samples)
         rows.append((name, ours, theirs))
     return rows
+
+
+def print_scores(name, data_dir, n):
+    parts, source = scores_time(data_dir, n)
+    print(f"| scores beyond Parzen, {n:,} samples ({name}, {source} images) | seconds |\n|---|---|")
+    for what, sec in parts:
+        print(f"| {what} | {sec:.2f} |")
+    whole = sum(sec for what, sec in parts if not what.startswith(("Parzen", "what")))
+    print(f"| the whole set (IS, FID, precision/recall, references included) | {whole:.2f} |\n")
 
 
 if __name__ == "__main__":

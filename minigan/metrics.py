@@ -256,15 +256,22 @@ def _knn_radii_sq(x, k, chunk):
     return out
 
 
-def _coverage(points, centres, radii_sq, chunk):
-    """Fraction of ``points`` inside at least one ball (centre, radius), boundary included."""
+def _coverages(real, fake, real_radii_sq, fake_radii_sq, chunk):
+    """(precision, recall): fakes inside a real ball, reals inside a fake ball (boundary included).
+
+    Both need the same real–fake distances, ‖f − r‖² = ‖r − f‖², so each (C, N_real)
+    block of them is computed once and read both ways: along the real axis for the fakes
+    of the block (precision), and along the fake axis for every real (recall, or-ed over
+    the blocks). Naive: two passes, one per direction, each computing the whole matrix.
+    """
     xp = backend.xp
-    c_sq = (centres * centres).sum(axis=1)
-    inside = 0
-    for start in range(0, points.shape[0], chunk):
-        d2 = _squared_distances(points[start:start + chunk], centres, c_sq)   # (C, M)
-        inside += int((d2 <= radii_sq[None, :]).any(axis=1).sum())
-    return inside / points.shape[0]
+    r_sq = (real * real).sum(axis=1)
+    fakes_inside, reals_covered = 0, xp.zeros(real.shape[0], dtype=bool)
+    for start in range(0, fake.shape[0], chunk):
+        d2 = _squared_distances(fake[start:start + chunk], real, r_sq)             # (C, N_real)
+        fakes_inside += int((d2 <= real_radii_sq[None, :]).any(axis=1).sum())
+        reals_covered |= (d2 <= fake_radii_sq[start:start + chunk, None]).any(axis=0)
+    return fakes_inside / fake.shape[0], int(reals_covered.sum()) / real.shape[0]
 
 
 def precision_recall(real_features, fake_features, k=3, chunk=1000):
@@ -292,6 +299,4 @@ def precision_recall(real_features, fake_features, k=3, chunk=1000):
         raise ValueError(f"expected features of the same width D, got real_features (…, "
                          f"{real.shape[1]}) and fake_features (…, {fake.shape[1]}); use the same "
                          "feature extractor for both")
-    precision = _coverage(fake, real, _knn_radii_sq(real, k, chunk), chunk)
-    recall = _coverage(real, fake, _knn_radii_sq(fake, k, chunk), chunk)
-    return precision, recall
+    return _coverages(real, fake, _knn_radii_sq(real, k, chunk), _knn_radii_sq(fake, k, chunk), chunk)

@@ -14,11 +14,12 @@ def test_bench_prints_every_table(capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     import bench
     bench.main(["--backends", "numpy", "cupy", "--steps", "3", "--warmup", "1", "--batches", "100", "200",
-                "--no-torch"])
+                "--no-torch", "--score-samples", "50"])
     out = capsys.readouterr().out
     assert "matrix-product ceiling" in out and "| minigan numpy |" in out
     assert "Parzen protocol" in out and "| 200 |" in out
     assert "| all matrix products |" in out and "| the rest of the step" in out
+    assert "| scores beyond Parzen, 50 samples (numpy" in out and "| precision/recall (k = 3" in out
     assert ("backend cupy: not measured" in out) != ("## cupy" in out)       # one or the other
 
 

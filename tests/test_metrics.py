@@ -242,6 +242,24 @@ def test_pr_hand_worked_1d(xp):
     assert (precision, recall) == (0.5, 0.6)
 
 
+def _pr_brute_force(real, fake, k):
+    """Kynkäänniemi et al.'s definition read literally: every distance, sorted, in NumPy."""
+    d = lambda a, b: numpy.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    radius = lambda x: numpy.sort(d(x, x), axis=1)[:, k]          # column 0 is the point itself
+    r_real, r_fake, rf = radius(real), radius(fake), d(real, fake)  # rf: (N_real, N_fake)
+    return (rf <= r_real[:, None]).any(axis=0).mean(), (rf <= r_fake[None, :]).any(axis=1).mean()
+
+
+@FEW
+@given(seed=st.integers(0, 2**32 - 1), n_real=st.integers(4, 40), n_fake=st.integers(4, 40),
+       k=st.integers(1, 3), chunk=st.integers(1, 50))
+def test_pr_agrees_with_the_definition_computed_by_brute_force(xp, seed, n_real, n_fake, k, chunk):
+    rng = numpy.random.default_rng(seed)
+    real, fake = rng.normal(size=(n_real, 5)), rng.normal(0.5, 1.3, size=(n_fake, 5))
+    got = precision_recall(xp.asarray(real), xp.asarray(fake), k=k, chunk=chunk)
+    assert got == pytest.approx(_pr_brute_force(real, fake, k), abs=1e-12)
+
+
 def test_pr_duplicate_counts_as_neighbour(xp):
     """real = 0, 0, 5 with k = 1: the first two are each other's nearest neighbour at
     distance 0 (only the point itself is excluded, by index), radii 0, 0, 5.
