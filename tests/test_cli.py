@@ -328,6 +328,7 @@ def test_config_values_are_refused_before_anything_is_written(flag, value, messa
 # A classifier small enough for a test (under a second): the scores need a fixed network,
 # not a good one. Its accuracy is tested in test_classifier.py at another size.
 SMALL_CLASSIFIER = ["--hidden", "16", "--epochs", "1", "--n-train", "300", "--no-progress"]
+QUIET_CLASSIFIER = [*SMALL_CLASSIFIER, "--no-reference"]
 
 
 def test_classifier_then_evaluate_every_metric(mnist_dir, tmp_path, capsys):
@@ -338,7 +339,8 @@ def test_classifier_then_evaluate_every_metric(mnist_dir, tmp_path, capsys):
     assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
     said = capsys.readouterr().out
     assert said.startswith("classifier: ") and f"% right on the 10,000 test images (trained in " in said
-    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    assert "| the 10,000 test images, as if they were samples | " in said and "FID ↓" in said
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *QUIET_CLASSIFIER]) == 0
     assert f"(already trained, read from {clf})" in capsys.readouterr().out
     assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200",
                      "--metrics", "all", "--classifier", str(clf)]) == 0
@@ -373,7 +375,7 @@ def test_metric_and_classifier_errors_are_one_line_before_any_work(argv, message
 def test_classifier_from_other_data_is_refused(mnist_dir, tmp_path, capsys):
     from minigan import checkpoint
     clf = tmp_path / "clf.npz"
-    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *QUIET_CLASSIFIER]) == 0
     arrays, meta = checkpoint.load(clf)
     checkpoint.save(clf, arrays, {**meta, "data_sha256": "0" * 64})
     capsys.readouterr()
@@ -392,7 +394,7 @@ def test_classifier_from_other_data_is_refused(mnist_dir, tmp_path, capsys):
 def test_train_with_scores_uses_the_classifier_given(mnist_dir, tmp_path, capsys):
     import csv
     clf, out = tmp_path / "clf.npz", tmp_path / "run"
-    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *SMALL_CLASSIFIER]) == 0
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *QUIET_CLASSIFIER]) == 0
     assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "300",
                      "--max-steps", "3", "--parzen-every", "1", "--parzen-samples", "100",
                      "--scores", "parzen,is,fid", "--classifier", str(clf)]) == 0

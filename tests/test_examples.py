@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 FIGURES = ROOT / "docs" / "figures"
 WRITES = {"toy_1d": ["toy_1d.png", "toy_1d.gif"], "optimal_d": ["optimal_d.png"],
-          "ring_2d": ["ring_2d.png"], "saturation": ["saturation.png"]}
+          "ring_2d": ["ring_2d.png"], "saturation": ["saturation.png"],
+          "metrics_disagree": ["metrics_disagree.png", "metrics_disagree.csv"]}
+NEEDS_MNIST = ("saturation", "metrics_disagree")
 
 
 def load_example(name):
@@ -94,7 +97,7 @@ def test_fast_run_writes_only_into_its_out_folder(name, tmp_path, request):
     """Run as a user runs it, from a folder of one's own: with no --out the figures land in
     ./runs/examples, with --out DIR in DIR, and the checkout (its committed figures included)
     is left exactly as it was."""
-    data = ["--data", request.getfixturevalue("mnist_dir")] if name == "saturation" else []
+    data = ["--data", request.getfixturevalue("mnist_dir")] if name in NEEDS_MNIST else []
     env = dict(os.environ, MPLBACKEND="Agg")
     before = checkout_state()
     for out, argv in [(tmp_path / "runs" / "examples", []), (tmp_path / "chosen", ["--out", str(tmp_path / "chosen")])]:
@@ -123,8 +126,9 @@ def test_figures_flag_means_the_committed_figures(name, capsys):
     assert "--out DIR" in help_text and "runs/examples" in help_text and "docs/figures" in help_text
 
 
+@pytest.mark.parametrize("name", NEEDS_MNIST)
 @pytest.mark.parametrize("where", ["unset", "empty folder"])
-def test_saturation_without_mnist_is_one_line(where, tmp_path):
+def test_mnist_examples_without_mnist_are_one_line(where, name, tmp_path):
     """No MNIST anywhere (and no mirror answering): one line on stderr that says what is missing
     and how to provide it, a non-zero exit, no traceback, and nothing written."""
     env = dict(os.environ, MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp_path / "cache"),
@@ -133,12 +137,13 @@ def test_saturation_without_mnist_is_one_line(where, tmp_path):
     if where == "empty folder":
         (tmp_path / "empty").mkdir()
         env["MINIGAN_DATA"] = str(tmp_path / "empty")
-    script = subprocess.run([sys.executable, str(EXAMPLES / "saturation.py"), "--fast"],
+    script = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--fast"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     lines = script.stderr.strip().splitlines()
     assert script.returncode != 0 and "Traceback" not in script.stderr
     assert len(lines) == 1, script.stderr
-    assert "trains on MNIST" in lines[0] and "not found" in lines[0] and "--data" in lines[0]
+    assert lines[0].startswith(f"{name}.py: error: this example ")
+    assert "MNIST" in lines[0] and "not found" in lines[0] and "--data" in lines[0]
     assert not (tmp_path / "runs").exists()
 
 
@@ -182,3 +187,49 @@ def test_game_2d_figures_flag_and_help(capsys):
     with pytest.raises(SystemExit) as exit_:
         run_example("game_2d", "--help")
     assert exit_.value.code == 0 and "--fast" in capsys.readouterr().out
+
+
+def test_metrics_disagree_help_says_it_needs_mnist_and_the_classifier(capsys):
+    with pytest.raises(SystemExit):
+        run_example("metrics_disagree", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Needs MNIST" in help_text and "--data DIR" in help_text and "--classifier FILE" in help_text
+    assert "--late CHECKPOINT" in help_text
+
+
+def test_metrics_disagree_facts_that_hold_for_any_classifier(tmp_path, mnist_dir, capsys):
+    """The fast run's classifier is barely trained, so its IS and FID mean little; these facts
+    follow from the definitions whatever the network:
+    - every memorized image is a point of precision's real set, inside its own ball: precision 1;
+    - the mean image N times gets one prediction N times: IS exactly 1; and its k-NN balls have
+      radius 0 around a point no real image equals: recall 0;
+    - uniform noise is the least likely set under a Parzen window fitted to digits."""
+    import csv
+    run_example("metrics_disagree", "--fast", "--data", mnist_dir, "--out", str(tmp_path), "--no-progress")
+    out = capsys.readouterr().out
+    assert out.startswith("| images ") and "best to worst:" in out
+    rows = {r["images"]: r for r in csv.DictReader(open(tmp_path / "metrics_disagree.csv"))}
+    assert list(rows)[:6] == ["real", "memorizer", "digits 0–4", "blurred", "noise", "mean image"]
+    assert [k.split(" (")[0] for k in list(rows)[6:]] == ["G early", "G late"]
+    assert all(r["n"] == "200" for r in rows.values())
+    assert float(rows["memorizer"]["precision"]) == 1.0
+    assert float(rows["mean image"]["is_mean"]) == pytest.approx(1.0, abs=1e-9)
+    assert float(rows["mean image"]["recall"]) == 0.0
+    assert min(rows, key=lambda k: float(rows[k]["parzen"])) == "noise"
+
+
+def test_blur_by_hand():
+    """One lit pixel becomes the outer product of the 5 taps g(u) g(v), g ∝ exp(−u²/2),
+    u = −2…2: g = (0.0545, 0.2442, 0.4026, 0.2442, 0.0545); a flat image stays flat
+    where the kernel is inside it, and the total is kept away from the border."""
+    blur = load_example("metrics_disagree").blur
+    g = numpy.exp(-numpy.arange(-2, 3) ** 2 / 2)
+    g /= g.sum()
+    assert g[2] == pytest.approx(0.4026, abs=1e-4)
+    impulse = numpy.zeros((1, 28, 28), numpy.float32)
+    impulse[0, 10, 12] = 1
+    out = blur(impulse.reshape(1, 784)).reshape(28, 28)
+    numpy.testing.assert_allclose(out[8:13, 10:15], numpy.outer(g, g), rtol=1e-6)
+    assert out.sum() == pytest.approx(1, rel=1e-6)
+    flat = blur(numpy.full((1, 784), 0.5, numpy.float32)).reshape(28, 28)
+    numpy.testing.assert_allclose(flat[2:-2, 2:-2], 0.5, rtol=1e-6)
