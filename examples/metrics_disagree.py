@@ -122,12 +122,23 @@ def figure(sets, rows, path):
     colours = [f"C{i}" for i in range(len(labels))]
     for j, (title, values) in enumerate(panels):
         ax = fig.add_subplot(grid[1, j * width:(j + 1) * width])
-        ax.barh(range(len(labels)), values, color=colours)
+        shown = values
+        if title.startswith("Parzen"):
+            # noise sits near −630 nats, which would squeeze every other bar into a sliver:
+            # bars stop at −300 and the number beside each bar is the true one
+            shown = [max(v, -300) for v in values]
+            ax.set_xlim(-330, max(max(values) * 1.6, 120))
+        ax.barh(range(len(labels)), shown, color=colours)
+        for y, (v, w) in enumerate(zip(values, shown)):
+            ax.text(max(w, 0), y, f" {v:.3g}", va="center", ha="left", fontsize=7)   # right of 0 if negative
         ax.set_yticks(range(len(labels)), labels if j == 0 else [""] * len(labels), fontsize=8)
         ax.invert_yaxis()
         ax.set_title(title, fontsize=9)
         if title.startswith("FID"):
             ax.set_xscale("log")
+            ax.set_xlim(right=max(values) * 8)                  # room for the numbers
+        elif not title.startswith("Parzen"):
+            ax.set_xlim(0, max(values) * 1.3)
     fig.tight_layout()
     with atomic_write(path) as tmp:                 # never a half-written figure
         fig.savefig(tmp, dpi=70)

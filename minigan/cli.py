@@ -324,7 +324,7 @@ def cmd_evaluate(args):
     if names == ("parzen",):
         print(f"{res.row()}  [{res.n_samples} samples, {res.n_test} test images, {seconds:.1f} s]")
     else:
-        print(scores.table([(f"{Path(args.checkpoint).name} ({len(samples)} samples)", found)], names))
+        print(scores.table([(f"{Path(args.checkpoint).name} ({len(samples):,} samples)", found)], names))
         print(f"[{seconds:.1f} s; {scores.AGAINST}]")
     if "parzen" in names:
         print(f"Table 1 row: | GAN (minigan, {Path(args.checkpoint).name}) | {res.mean:.0f} ± {res.se:.0f} |")
