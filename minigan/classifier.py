@@ -24,13 +24,15 @@ Data: training images 0–49,999 with their labels (``cfg.n_train`` of them, fro
 ``data.mnist_splits`` returns images only, so ``mnist_with_labels`` reads the two label
 files here with ``data.find_file`` and ``data.read_idx``, the loader's own verified path.
 
-Measured (the defaults, seed 0, NumPy, ``OPENBLAS_NUM_THREADS=1`` on a 2-core machine with
-other work running): 165.5 s of training, 98.58% on the 10,000 test images. With OpenBLAS's
-default of 2 threads while the other core was busy, matrix products ran ~10× slower here; set
+Measured (the defaults, seed 0, NumPy, a 2-core Intel Xeon with nothing else running):
+98.58% on the 10,000 test images after 155.6 s of training with ``OPENBLAS_NUM_THREADS=1``,
+98.63% after 133.6 s with OpenBLAS's two threads (BENCHMARKS.md, session 8). When another
+process kept one core busy, the two threads ran about 10× slower; set
 ``OPENBLAS_NUM_THREADS=1`` on a shared machine.
 
 Reproducibility: ``cfg.seed`` seeds the weights, the dropout masks and the shuffling, so the
-same configuration on the same data gives the same network (on the same backend and BLAS).
+same configuration on the same data gives the same network (on the same backend, BLAS and
+number of BLAS threads: threads change the order of a product's sums).
 
 Cache: ``load_or_train`` keeps the trained classifier in ``$XDG_CACHE_HOME/minigan/classifier/``
 (default ``~/.cache/minigan/classifier/``) as a minigan checkpoint (written atomically) whose
