@@ -77,20 +77,28 @@ def known_sets(splits, n, seed):
             "mean image": numpy.repeat(splits["train"].mean(axis=0, keepdims=True), n, axis=0)}
 
 
+def late_generator(path):
+    """(G, its Config, label) from a checkpoint, or exit with one line saying what is wrong."""
+    try:
+        G, cfg = train.load_generator(path)
+        batches = int(checkpoint.load(path)[1]["batches"])
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        sys.exit(f"metrics_disagree.py: error: --late {path}: {' '.join(str(err).split())}")
+    return G, cfg, f"G late ({Path(path).name}, epoch {batches // (cfg.n_train // cfg.batch_size)})"
+
+
 def generator_sets(splits, n, late_epochs, late, fast, seed, progress):
     """{'G early (epoch 1)': samples, 'G late (…)': samples}: one run of the paper's setup
     (on 1,000 images with --fast), sampled after its first epoch and after ``late_epochs``;
-    or, with ``late``, the late samples from that checkpoint."""
+    or, with ``late`` = (G, cfg, label) from ``late_generator``, the late samples from it."""
     cfg = gan.Config(parzen_every=0, seed=seed, n_train=1000 if fast else 50000)
     trainer = train.Trainer(cfg, splits)
     trainer.train(epochs=1, progress=progress)
     sample = lambda G, c: backend.to_numpy(gan.sample_images(G, c, n, seed + 1))
     out = {"G early (epoch 1)": sample(trainer.G, cfg)}
     if late:
-        G, late_cfg = train.load_generator(late)
-        meta = checkpoint.load(late)[1]
-        epoch = int(meta["batches"]) // (late_cfg.n_train // late_cfg.batch_size)
-        out[f"G late ({Path(late).name}, epoch {epoch})"] = sample(G, late_cfg)
+        G, late_cfg, label = late
+        out[label] = sample(G, late_cfg)
     else:
         trainer.train(epochs=late_epochs, progress=progress)
         out[f"G late (epoch {trainer.epoch})"] = sample(trainer.G, cfg)
@@ -203,10 +211,15 @@ def main(argv=None):
     args = parse_args(argv)
     n = 200 if args.fast else args.samples
     splits = load(args.data)                                   # before anything is written
+    late = late_generator(args.late) if args.late else None    # a bad checkpoint should cost nothing
+    fewest = int((splits["valid_labels"][HELD_OUT] <= 4).sum())
+    if n > fewest:
+        sys.exit(f"metrics_disagree.py: error: --samples {n} is more than the {fewest:,} held-out images "
+                 f"of the digits 0–4, and every set must have the same size; give --samples {fewest} or fewer")
     start = time.perf_counter()
     net = scoring_network(args, splits)
     sets = known_sets(splits, n, args.seed)
-    sets.update(generator_sets(splits, n, 2 if args.fast else args.epochs, args.late, args.fast,
+    sets.update(generator_sets(splits, n, 2 if args.fast else args.epochs, late, args.fast,
                                args.seed, not args.no_progress))
     scorer, rows = scores.Scorer(splits, net), []
     for label, images in sets.items():

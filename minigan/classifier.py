@@ -232,7 +232,7 @@ def obtain(path, cfg, splits, progress=True, retrain=False, announce=None):
     """The classifier for ``cfg`` from ``path`` if it was trained with ``cfg`` on these data,
     else trained now and written there (atomically). Returns (net, seconds of training,
     or None if it came from the file). ``announce()``, if given, is called before training."""
-    images, labels = _training_data(splits, cfg)
+    images, labels = _training_data(splits, cfg.validate())
     checksum = data_checksum(images, labels)
     net = None if retrain else _cached(path, cfg, checksum)
     if net is not None:

@@ -337,12 +337,9 @@ def _scoring_classifier(args, splits):
     if args.classifier:
         return classifier.load(args.classifier, splits)[0]
     path = classifier.cache_file()
-    cfg = classifier.ClassifierConfig()
-    net, seconds = classifier.obtain(path, cfg, splits, progress=not args.no_progress,
-                                     announce=lambda: print(f"training the MNIST classifier for IS, FID and "
-                                                            f"precision/recall (once; cached in {path})",
-                                                            file=sys.stderr))
-    return net
+    say = lambda: print(f"training the MNIST classifier for IS, FID and precision/recall (once; cached in {path})",
+                        file=sys.stderr)
+    return classifier.obtain(path, classifier.ClassifierConfig(), splits, not args.no_progress, announce=say)[0]
 
 
 def cmd_classifier(args):

@@ -233,3 +233,19 @@ def test_blur_by_hand():
     assert out.sum() == pytest.approx(1, rel=1e-6)
     flat = blur(numpy.full((1, 784), 0.5, numpy.float32)).reshape(28, 28)
     numpy.testing.assert_allclose(flat[2:-2, 2:-2], 0.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--samples", "9000"], "is more than the 4,"),
+    (["--late", "nowhere.npz"], "--late nowhere.npz: "),
+])
+def test_metrics_disagree_bad_input_is_one_line_before_any_work(argv, words, mnist_dir, tmp_path):
+    script = subprocess.run([sys.executable, str(EXAMPLES / "metrics_disagree.py"), "--data", mnist_dir,
+                             "--out", str(tmp_path / "out"), *argv], cwd=tmp_path,
+                            env=dict(os.environ, MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp_path / "cache")),
+                            capture_output=True, text=True, timeout=120)
+    lines = script.stderr.strip().splitlines()
+    assert script.returncode == 1 and len(lines) == 1 and words in lines[0], script.stderr
+    assert lines[0].startswith("metrics_disagree.py: error: ")
+    assert not (tmp_path / "out").exists()                                  # nothing written,
+    assert not (tmp_path / "cache" / "minigan").exists()                    # no classifier trained
