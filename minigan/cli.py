@@ -132,9 +132,10 @@ def build_parser():
                    help="the paper's Figure 3: each row walks in a straight line through z space between "
                    "two random points, in --cols steps (no nearest-image column)")
 
-    e = sub.add_parser("evaluate", help="Parzen-window log-likelihood of a checkpoint (paper's Table 1)",
-                       description="The paper's protocol: 10,000 samples, σ chosen on 1,000 validation "
-                       "images from logspace(−1, 0, 10), mean ± std/√N on the 10,000 test images.")
+    e = sub.add_parser("evaluate", help="score a checkpoint: Parzen (paper's Table 1), IS, FID, precision/recall",
+                       description="By default the paper's protocol: 10,000 samples, σ chosen on 1,000 "
+                       "validation images from logspace(−1, 0, 10), mean ± std/√N on the 10,000 test images. "
+                       "--metrics adds the later scores of the same samples (docs/metrics.md).")
     common(e)
     e.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
     e.add_argument("--samples", type=_int_at_least(1), default=10000, help="samples from G (default: 10000)")

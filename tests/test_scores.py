@@ -45,7 +45,7 @@ def test_table_by_hand():
                                                                               "| bb     | 3.20  |"]
 
 
-def test_the_training_images_score_as_the_reference_itself():
+def test_the_training_images_score_as_the_reference_itself(xp):
     # FID's reference Gaussian and precision/recall's real set are both the training
     # images, so the training images themselves are at FID 0 with precision = recall = 1.
     splits = _splits()
@@ -55,7 +55,7 @@ def test_the_training_images_score_as_the_reference_itself():
     assert got.parzen is None and got.inception is None                 # not asked for
 
 
-def test_each_score_is_its_metric_on_the_classifier_outputs():
+def test_each_score_is_its_metric_on_the_classifier_outputs(xp):
     splits, net = _splits(), _net()
     fake = _splits(seed=1)["train"][:200]
     got = Scorer(splits, net).score(fake)
@@ -66,7 +66,7 @@ def test_each_score_is_its_metric_on_the_classifier_outputs():
     assert got.parzen == parzen.evaluate(fake, splits["valid"], splits["test"])
 
 
-def test_real_features_are_computed_once(monkeypatch):
+def test_real_features_are_computed_once(xp, monkeypatch):
     splits, calls = _splits(), []
     real = classifier.features
     monkeypatch.setattr(classifier, "features", lambda net, x: calls.append(len(x)) or real(net, x))
@@ -78,7 +78,7 @@ def test_real_features_are_computed_once(monkeypatch):
     assert calls == [80, 300, 300, 80, 80]
 
 
-def test_classifier_scores_without_a_classifier_say_how_to_get_one():
+def test_classifier_scores_without_a_classifier_say_how_to_get_one(xp):
     splits = _splits()
     with pytest.raises(ValueError, match=r"need the MNIST classifier; pass net=classifier.load_or_train\(\)"):
         Scorer(splits).score(splits["test"], ("fid",))
