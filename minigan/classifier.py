@@ -223,6 +223,11 @@ def _cached(path, cfg, checksum):
     return net
 
 
+def default_config():
+    """The configuration of the cached classifier that IS, FID and precision/recall use."""
+    return ClassifierConfig()
+
+
 def cache_file(cache_dir=None):
     """Where the default classifier is cached: ``cache_dir/classifier.npz``."""
     return (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / FILE
@@ -279,6 +284,6 @@ def load_or_train(data_dir=None, cache_dir=None, progress=True, cfg=None, splits
     and the file overwritten (atomically). ``splits``: the data (as ``mnist_with_labels``
     returns it), to avoid reading MNIST from ``data_dir`` again.
     """
-    cfg = ClassifierConfig() if cfg is None else cfg
+    cfg = default_config() if cfg is None else cfg
     splits = mnist_with_labels(data_dir) if splits is None else splits
     return obtain(cache_file(cache_dir), cfg, splits, progress)[0]

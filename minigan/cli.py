@@ -340,7 +340,7 @@ def _scoring_classifier(args, splits):
     path = classifier.cache_file()
     say = lambda: print(f"training the MNIST classifier for IS, FID and precision/recall (once; cached in {path})",
                         file=sys.stderr)
-    return classifier.obtain(path, classifier.ClassifierConfig(), splits, not args.no_progress, announce=say)[0]
+    return classifier.obtain(path, classifier.default_config(), splits, not args.no_progress, announce=say)[0]
 
 
 def cmd_classifier(args):
@@ -349,7 +349,7 @@ def cmd_classifier(args):
              if getattr(args, f.name, None) is not None}
     cfg = classifier.ClassifierConfig(**given).validate()
     path = Path(args.out) if args.out else classifier.cache_file()
-    if given and not args.out and cfg != classifier.ClassifierConfig():
+    if given and not args.out and cfg != classifier.default_config():
         raise ValueError("a classifier with another configuration needs its own --out FILE (the cache holds "
                          "the default one, which evaluate would train again); then pass evaluate --classifier FILE")
     if path.exists() and not path.is_file():

@@ -400,3 +400,23 @@ def test_train_with_scores_uses_the_classifier_given(mnist_dir, tmp_path, capsys
                      "--scores", "parzen,is,fid", "--classifier", str(clf)]) == 0
     row = next(csv.DictReader(open(out / "metrics.csv")))
     assert float(row["fid"]) > 0 and 1 <= float(row["is_mean"]) <= 10 and float(row["parzen_test"])
+
+
+def test_evaluate_trains_the_cached_classifier_on_first_use_only(mnist_dir, tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
+    from minigan import classifier
+    tiny = replace(classifier.ClassifierConfig(), hidden=16, epochs=1, n_train=300)   # the default, shrunk
+    monkeypatch.setattr(classifier, "default_config", lambda: tiny)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "300",
+                     "--max-steps", "3", "--parzen-every", "0"]) == 0
+    capsys.readouterr()
+    argv = ["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "100", "--metrics", "is"]
+    assert cli.main(argv) == 0
+    said = capsys.readouterr()
+    assert "training the MNIST classifier for IS, FID and precision/recall (once; cached in " in said.err
+    assert "classifier: 100%" in said.err                                   # its progress bar
+    assert (tmp_path / "cache" / "minigan" / "classifier" / "classifier.npz").is_file()
+    assert cli.main(argv) == 0
+    assert "training the MNIST classifier" not in capsys.readouterr().err  # read from the cache
