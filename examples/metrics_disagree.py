@@ -54,7 +54,7 @@ def blur(images, sigma=1.0):
     The 2-D Gaussian is separable, g(u, v) = g(u) g(v), so it is one 1-D pass along rows and
     one along columns; the taps are normalised to sum to 1, so a flat image stays flat.
     """
-    taps = numpy.exp(-numpy.arange(-2, 3) ** 2 / (2 * sigma ** 2))
+    taps = numpy.exp(-numpy.arange(-2, 3) ** 2 / (2 * sigma ** 2))   # u = −2…2: ±2σ at σ = 1 px, 95% of it
     taps /= taps.sum()
     x = numpy.pad(images.reshape(-1, 28, 28), ((0, 0), (2, 2), (2, 2)))     # (N, 32, 32)
     x = sum(w * x[:, i:i + 28, :] for i, w in enumerate(taps))             # along rows: (N, 28, 32)
@@ -94,6 +94,7 @@ def generator_sets(splits, n, late_epochs, late, fast, seed, progress):
     cfg = gan.Config(parzen_every=0, seed=seed, n_train=1000 if fast else 50000)
     trainer = train.Trainer(cfg, splits)
     trainer.train(epochs=1, progress=progress)
+    # the same z (seeded with seed + 1) for the early and the late G, so they differ only in θ_g
     sample = lambda G, c: backend.to_numpy(gan.sample_images(G, c, n, seed + 1))
     out = {"G early (epoch 1)": sample(trainer.G, cfg)}
     if late:
