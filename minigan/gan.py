@@ -140,6 +140,8 @@ class Config:
             if not 0 < getattr(self, name) < math.inf:
                 raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
                                  f"moves θ), got {getattr(self, name)}")
+        require_field(self, "scores", self.scores == "parzen" or self.parzen_every >= 1, "'parzen' when "
+                      "parzen_every is 0", "IS and FID are recorded at the Parzen evaluations, and there are none")
         require_field(self, "momentum_saturate", self.momentum_saturate >= self.momentum_start,
                  f"at least momentum_start = {self.momentum_start}", "the ramp of μ cannot end before it starts")
         return self

@@ -360,6 +360,7 @@ def test_classifier_then_evaluate_every_metric(mnist_dir, tmp_path, capsys):
     (["evaluate", "x.npz", "--metrics", "fid,bogus"], "--metrics: expected a comma-separated list of parzen, "
                                                       "is, fid, pr (or 'all'), got 'fid,bogus'"),
     (["classifier", "--hidden", "16"], "a classifier with another configuration needs its own --out FILE"),
+    (["train", "--scores", "parzen,is,fid", "--parzen-every", "0"], "scores must be 'parzen' when parzen_every is 0"),
     (["classifier", "--epochs", "0", "--out", "c.npz"], "epochs must be at least 1, got 0"),
     (["classifier", "--hidden-keep", "1.5", "--out", "c.npz"], "hidden_keep must be in (0, 1]"),
 ])
