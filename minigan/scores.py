@@ -84,10 +84,13 @@ class Scorer:
         self.splits, self.net = splits, net
         self._train_stats = self._real_features = None
 
-    def _features(self, images):
+    def _classifier(self):
         if self.net is None:
             raise ValueError("is, fid and pr need the MNIST classifier; pass net=classifier.load_or_train()")
-        return classifier.features(self.net, images)                             # (N, H)
+        return self.net
+
+    def _features(self, images):
+        return classifier.features(self._classifier(), images)                   # (N, H)
 
     def train_stats(self):
         """(μ, Σ) of the training images' features: FID's reference Gaussian."""
@@ -107,7 +110,7 @@ class Scorer:
         if "parzen" in names:
             out.parzen = parzen.evaluate(images, self.splits["valid"], self.splits["test"])
         if "is" in names:
-            out.inception = metrics.inception_score(classifier.probabilities(self.net, images))
+            out.inception = metrics.inception_score(classifier.probabilities(self._classifier(), images))
         if "fid" in names or "pr" in names:
             feats = self._features(images)                                       # (N, H)
         if "fid" in names:

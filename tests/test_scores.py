@@ -80,6 +80,7 @@ def test_real_features_are_computed_once(xp, monkeypatch):
 
 def test_classifier_scores_without_a_classifier_say_how_to_get_one(xp):
     splits = _splits()
-    with pytest.raises(ValueError, match=r"need the MNIST classifier; pass net=classifier.load_or_train\(\)"):
-        Scorer(splits).score(splits["test"], ("fid",))
+    for name in ("is", "fid", "pr"):
+        with pytest.raises(ValueError, match=r"need the MNIST classifier; pass net=classifier.load_or_train\(\)"):
+            Scorer(splits).score(splits["test"], (name,))
     assert Scorer(splits).score(splits["test"][:20], ("parzen",)).parzen.n_samples == 20
