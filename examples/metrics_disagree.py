@@ -189,10 +189,7 @@ def load(folder):
     try:
         return classifier.mnist_with_labels(folder)
     except data.DataError as err:
-        what = str(err).splitlines()[0].rstrip(":")
-        fix = "" if "--data" in what else ("; put the four MNIST .gz files in one folder and pass "
-                                           "--data DIR (or set MINIGAN_DATA=DIR)")
-        sys.exit(f"metrics_disagree.py: error: this example needs MNIST. {what}{fix}")
+        sys.exit(f"metrics_disagree.py: error: this example needs MNIST. {data.one_line(err)}")
 
 
 def scoring_network(args, splits):

@@ -73,12 +73,7 @@ def load_mnist(folder, n_train):
     try:
         return data.mnist_splits(folder, n_train=n_train)
     except data.DataError as err:
-        # The first line of data's message says what was looked for and where (later lines, if
-        # any, list every mirror's answer); add how to fix it unless the message already says.
-        what = str(err).splitlines()[0].rstrip(":")
-        fix = "" if "--data" in what else ("; put the four MNIST .gz files in one folder and pass "
-                                           "--data DIR (or set MINIGAN_DATA=DIR)")
-        sys.exit(f"saturation.py: error: this example trains on MNIST. {what}{fix}")
+        sys.exit(f"saturation.py: error: this example trains on MNIST. {data.one_line(err)}")
 
 
 def main(argv=None):

@@ -46,6 +46,16 @@ class DataError(RuntimeError):
     """A data file is missing, corrupt or cannot be fetched."""
 
 
+def one_line(err):
+    """A DataError as one line for a script that needs MNIST: what was looked for and where
+    (the message's first line; later lines, if any, list every mirror's answer), and how to
+    provide the files unless that line already says (it names --data when one was given)."""
+    what = str(err).splitlines()[0].rstrip(":")
+    fix = "" if "--data" in what else ("; put the four MNIST .gz files in one folder and pass "
+                                       "--data DIR (or set MINIGAN_DATA=DIR)")
+    return what + fix
+
+
 def read_idx(path):
     """Read an IDX file (optionally gzipped) into a NumPy array, validating its header.
 

@@ -160,3 +160,11 @@ def test_offline_error_says_what_to_do(isolated, monkeypatch):
 def test_n_train_is_checked():
     with pytest.raises(ValueError, match="n_train must be between 1 and 50000"):
         data.mnist_splits(n_train=60000)
+
+
+def test_one_line_keeps_the_first_line_and_adds_the_fix_once():
+    offline = data.DataError("MNIST not found in /c and could not be downloaded:\n  mirror a: refused")
+    assert data.one_line(offline) == ("MNIST not found in /c and could not be downloaded; put the four "
+                                      "MNIST .gz files in one folder and pass --data DIR (or set MINIGAN_DATA=DIR)")
+    given = data.DataError("MNIST folder /x (--data) does not exist; give the folder that holds them")
+    assert data.one_line(given) == str(given)                  # it already says how: nothing added
