@@ -166,31 +166,43 @@ def train_classifier(splits_or_data, cfg, progress=True):
     return net
 
 
-def _batched(net, images, upto, batch=1000):
-    """net's layers[:upto] applied at train=False to ``images`` in batches, as one host array."""
-    images = numpy.asarray(backend.to_numpy(images), dtype=numpy.float32).reshape(-1, 784)
+def _batched(layers, x, batch=1000):
+    """``layers`` applied in turn at train=False to the rows of x (N, ·), ``batch`` rows at a
+    time, as one host array."""
+    x = numpy.asarray(backend.to_numpy(x), dtype=numpy.float32)
     out = []
-    for start in range(0, max(len(images), 1), batch):         # one empty batch for no images
-        x = backend.asarray(images[start:start + batch])
-        for layer in net.layers[:upto]:
-            x = layer.forward(x, train=False)
-        out.append(backend.to_numpy(x))
+    for start in range(0, max(len(x), 1), batch):              # one empty batch for no rows
+        y = backend.asarray(x[start:start + batch])
+        for layer in layers:
+            y = layer.forward(y, train=False)
+        out.append(backend.to_numpy(y))
     return numpy.concatenate(out)
+
+
+def _images(images):
+    return numpy.asarray(backend.to_numpy(images), dtype=numpy.float32).reshape(-1, 784)
 
 
 def logits(net, images):
     """The classifier's logits (N, 10) for images (N, 784) in [0, 1]."""
-    return _batched(net, images, len(net.layers))
+    return _batched(net.layers, _images(images))
 
 
 def features(net, images):
     """The penultimate activations (N, H): the last hidden ReLU's output, for FID."""
-    return _batched(net, images, len(net.layers) - 1)      # stops before the output Dense
+    return _batched(net.layers[:-1], _images(images))       # stops before the output Dense
 
 
 def probabilities(net, images):
     """Class probabilities (N, 10), the softmax of the logits (rows sum to 1), for IS."""
-    a = logits(net, images).astype(numpy.float64)
+    return probabilities_of_features(net, features(net, images))
+
+
+def probabilities_of_features(net, feats):
+    """p(y|x) (N, 10) from the features (N, H) ``features`` returned: the output Dense, then
+    the softmax. For a caller that needs both (IS beside FID), the hidden layers run once.
+    Batched as ``logits`` is, so the result is the same to the last bit."""
+    a = _batched(net.layers[-1:], feats).astype(numpy.float64)
     e = numpy.exp(a - a.max(axis=1, keepdims=True))        # max subtracted: no overflow
     return e / e.sum(axis=1, keepdims=True)
 

@@ -109,10 +109,10 @@ class Scorer:
         out = Scores()
         if "parzen" in names:
             out.parzen = parzen.evaluate(images, self.splits["valid"], self.splits["test"])
+        if any(n in names for n in ("is", "fid", "pr")):
+            feats = self._features(images)                   # (N, H): one pass serves all three
         if "is" in names:
-            out.inception = metrics.inception_score(classifier.probabilities(self._classifier(), images))
-        if "fid" in names or "pr" in names:
-            feats = self._features(images)                                       # (N, H)
+            out.inception = metrics.inception_score(classifier.probabilities_of_features(self.net, feats))
         if "fid" in names:
             out.fid = metrics.frechet_distance(*metrics.mean_cov(feats), *self.train_stats())
         if "pr" in names:

@@ -172,3 +172,14 @@ def test_config_refuses_values_outside_their_meaning(field, value, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         replace(ClassifierConfig(), **{field: value}).validate()
     assert ClassifierConfig().validate() == ClassifierConfig()
+
+
+def test_probabilities_through_the_features_equal_the_softmax_of_the_logits(mnist_dir):
+    data, net = _mnist(mnist_dir), _small_net(mnist_dir)
+    images = data["test"][:2500]                                  # several batches, a partial last one
+    a = classifier.logits(net, images).astype(numpy.float64)
+    softmax = numpy.exp(a - a.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    numpy.testing.assert_array_equal(classifier.probabilities(net, images), softmax)
+    numpy.testing.assert_array_equal(
+        classifier.probabilities_of_features(net, classifier.features(net, images)), softmax)
