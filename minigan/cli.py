@@ -75,11 +75,11 @@ def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's r
     from . import gan
     cls = cls or gan.Config
     g = p.add_argument_group(title)
+    choices = getattr(cls, "CHOICES", {})
     for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
         if f.name in skip:
             continue
-        choices = getattr(cls, "CHOICES", {})
         kw = {"choices": choices[f.name]} if f.name in choices else {}
         if not kw:
             kw["metavar"] = f.type.__name__.upper()
@@ -312,15 +312,13 @@ def cmd_evaluate(args):
     net = _scoring_classifier(args, splits) if need_net else None
     samples = gan.sample_images(G, cfg, args.samples, args.seed)                    # (samples, 784)
     start = time.perf_counter()
-    found = scores.Scorer(splits, net).score(samples, [n for n in names if n != "parzen"])
-    if "parzen" in names:
-        if args.sigma is None:
-            res = parzen.evaluate(samples, splits["valid"], splits["test"])
-        else:
-            ll = parzen.log_likelihood(samples, splits["test"], args.sigma)
-            res = parzen.ParzenResult(float(ll.mean()), float(ll.std() / len(ll) ** 0.5), args.sigma,
-                                      float("nan"), len(samples), len(ll))
-        found.parzen = res
+    fixed_sigma = "parzen" in names and args.sigma is not None          # the protocol, but σ given
+    found = scores.Scorer(splits, net).score(samples, [n for n in names if n != "parzen" or not fixed_sigma])
+    if fixed_sigma:
+        ll = parzen.log_likelihood(samples, splits["test"], args.sigma)
+        found.parzen = parzen.ParzenResult(float(ll.mean()), float(ll.std() / len(ll) ** 0.5), args.sigma,
+                                           float("nan"), len(samples), len(ll))
+    res = found.parzen
     seconds = time.perf_counter() - start
     if names == ("parzen",):
         print(f"{res.row()}  [{res.n_samples} samples, {res.n_test} test images, {seconds:.1f} s]")
