@@ -29,7 +29,9 @@ import tracemalloc
 
 import numpy
 
-from minigan import backend, classifier, gan, metrics, parzen, scores
+from minigan import backend
+from minigan.gans import gan
+from minigan.evaluation import classifier, metrics, parzen, scores
 from minigan.optim import SGD
 
 
@@ -178,7 +180,7 @@ def parzen_time(data_dir):
     rng = numpy.random.default_rng(0)
     samples = rng.random((10000, 784), dtype=numpy.float32)
     try:
-        from minigan import data
+        from minigan.files import data
         s = data.mnist_splits(data_dir, download=False)
         valid, test, source = s["valid"], s["test"], "MNIST"
     except Exception:
@@ -198,7 +200,7 @@ def scores_time(data_dir, n=10000):
     """
     rng = numpy.random.default_rng(0)
     try:
-        from minigan import data
+        from minigan.files import data
         s = data.mnist_splits(data_dir, download=False)
         source = "MNIST"
     except Exception:

@@ -11,7 +11,7 @@ import time
 
 import numpy
 
-from minigan import gan
+from minigan.gans import gan
 
 
 def paper_shapes():

@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
-from minigan import toy  # noqa: E402
+from minigan.gans import toy  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 LIM = 3.0                 # the plots and the JSD histograms cover [−LIM, LIM]²

@@ -4,7 +4,7 @@ Theis, van den Oord and Bethge ("A note on the evaluation of generative models",
 showed that a good number on one score says little about another, and that the Parzen
 window of the GAN paper can rank a poor model above a good one. This example scores
 eight sets of MNIST-sized images on the paper's Parzen window and on the later Inception
-Score, FID and precision/recall (``minigan.scores``), each set with one known flaw:
+Score, FID and precision/recall (``minigan.evaluation.scores``), each set with one known flaw:
 
     real          held-out real images: training-file images 51,000–59,999, which no score
                   uses as its reference (Parzen picks σ on 50,000–50,999 and scores the test
@@ -39,8 +39,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
-from minigan import backend, checkpoint, classifier, data, gan, plots, scores, train  # noqa: E402
-from minigan.atomic import atomic_write  # noqa: E402
+from minigan import backend
+from minigan.gans import gan
+from minigan.files import checkpoint, data
+from minigan.evaluation import classifier, scores
+from minigan.program import plots, train  # noqa: E402
+from minigan.files.atomic import atomic_write  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 HELD_OUT = slice(1000, 10000)     # of the validation split (images 50,000–59,999): 51,000–59,999,

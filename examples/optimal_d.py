@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
-from minigan import theory, toy  # noqa: E402
+from minigan.gans import theory, toy  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 X = numpy.linspace(-8, 8, 16001)        # wide enough to hold every density's mass

@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
-from minigan import toy  # noqa: E402
+from minigan.gans import toy  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 LIM = 3.0

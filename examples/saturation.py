@@ -31,7 +31,9 @@ import numpy  # noqa: E402
 
 from tqdm import tqdm  # noqa: E402
 
-from minigan import data, gan, train  # noqa: E402
+from minigan.gans import gan
+from minigan.files import data
+from minigan.program import train  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 

@@ -29,7 +29,7 @@ import numpy  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from minigan import theory, toy  # noqa: E402
+from minigan.gans import theory, toy  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"   # the committed figures
 X = numpy.linspace(-3, 4, 701)          # where densities and D are drawn

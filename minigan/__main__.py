@@ -1,6 +1,6 @@
 """``python -m minigan`` is the ``minigan`` command."""
 import sys
 
-from .cli import main
+from .program.cli import main
 
 sys.exit(main())

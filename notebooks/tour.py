@@ -32,7 +32,7 @@
 #
 # **Data.** Stops 3 to 5 need the four MNIST `.gz` files. Set the environment variable
 # `MINIGAN_DATA` to the folder that holds them before starting Jupyter, or let
-# `minigan.data` find them in its cache folder (`minigan train` puts them there once).
+# `minigan.files.data` find them in its cache folder (`minigan train` puts them there once).
 
 # %%
 import io
@@ -44,7 +44,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
 
-from minigan import backend, data, gan, parzen, testing, toy, train
+from minigan import backend, testing
+from minigan.gans import gan, toy
+from minigan.files import data
+from minigan.evaluation import parzen
+from minigan.program import train
 from minigan.layers import Dense
 from minigan.optim import SGD
 
@@ -269,7 +273,7 @@ print("log p(x) of five test images:", ll.round(1))
 # 5,000 images in a few seconds, so again the numbers only compare with each other.
 
 # %%
-from minigan import classifier, scores
+from minigan.evaluation import classifier, scores
 
 small = classifier.ClassifierConfig(hidden=128, epochs=8, batch_size=64, lr=2e-3, n_train=5000)
 labelled = classifier.mnist_with_labels()

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from minigan.atomic import atomic_write
+from minigan.files.atomic import atomic_write
 
 
 def test_success_replaces_with_ordinary_permissions(tmp_path):
@@ -30,7 +30,7 @@ def test_failure_leaves_the_old_file_and_no_litter(tmp_path):
 
 def test_temporary_names_match_the_pattern_that_cleanup_looks_for(tmp_path):
     """remove_stale_temporaries recognises atomic_write's names (mkstemp's 8 random characters)."""
-    from minigan.atomic import is_temporary
+    from minigan.files.atomic import is_temporary
     for name in ("checkpoint.npz", "metrics.csv", "epoch_0001.png"):
         with atomic_write(tmp_path / name) as tmp:
             assert is_temporary(os.path.basename(tmp)), tmp
@@ -43,7 +43,7 @@ def test_temporary_names_match_the_pattern_that_cleanup_looks_for(tmp_path):
 def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     """Only plain files of atomic_write's pattern older than the given time go; links, other
     files, and a temporary file still being written (newer) stay."""
-    from minigan.atomic import remove_stale_temporaries
+    from minigan.files.atomic import remove_stale_temporaries
     stale, fresh = tmp_path / ".checkpoint.npz.k3j_x9qa.npz", tmp_path / ".metrics.csv.a1b2c3d4.csv"
     keep = [tmp_path / "checkpoint.npz", tmp_path / ".checkpoint.npz.k3j_x9.npz", tmp_path / "notes.txt",
             fresh]

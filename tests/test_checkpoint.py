@@ -6,7 +6,7 @@ import zipfile
 import numpy
 import pytest
 
-from minigan import checkpoint
+from minigan.files import checkpoint
 
 # Kinds of damage a checkpoint file can suffer, and a word the one-line error must contain.
 # tests/test_train.py puts each one through `minigan evaluate` and `minigan train --resume`.

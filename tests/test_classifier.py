@@ -6,8 +6,9 @@ from dataclasses import asdict, replace
 import numpy
 import pytest
 
-from minigan import checkpoint, classifier
-from minigan.classifier import ClassifierConfig
+from minigan.files import checkpoint
+from minigan.evaluation import classifier
+from minigan.evaluation.classifier import ClassifierConfig
 
 # CI-sized: training images 0–4,999, 8 epochs of a 128-wide MLP. Measured on test images 0–999
 # (NumPy, seeds 0–4): 0.907–0.928, seed 0 (the one used) 0.923; about 0.6 s of training on an

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from minigan import cli, gan
+from minigan.gans import gan
+from minigan.program import cli
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"],
@@ -97,7 +98,8 @@ def test_nearest_training_image():
 
 def test_interpolation_noise_is_a_straight_line():
     import numpy
-    from minigan import backend, gan
+    from minigan import backend
+    from minigan.gans import gan
     z = backend.to_numpy(cli.interpolation_noise(gan.Config(), rows=2, cols=5, seed=0)).reshape(2, 5, 100)
     assert numpy.allclose(z[:, 2], (z[:, 0] + z[:, 4]) / 2, atol=1e-6)        # midpoint
     assert numpy.allclose(z[:, 1] - z[:, 0], z[:, 4] - z[:, 3], atol=1e-6)    # equal steps
@@ -124,7 +126,7 @@ def test_bad_values_are_one_line(argv, message, capsys):
 
 def test_sample_images_is_seeded_and_chunked():
     import numpy
-    from minigan import gan
+    from minigan.gans import gan
     cfg = gan.Config(noise_dim=3, g_hidden=4)
     G = gan.paper_generator(cfg, n_out=5)
     a, b = gan.sample_images(G, cfg, 7, seed=1, chunk=3), gan.sample_images(G, cfg, 7, seed=1, chunk=1000)
@@ -174,7 +176,7 @@ def _run(*argv, env=None, cwd):
 def test_unknown_backend_in_environment_does_not_break_help_or_import(tmp_path):
     done = _run("train", "--help", env={"MINIGAN_BACKEND": "gpu"}, cwd=tmp_path)
     assert done.returncode == 0 and "usage: minigan train" in done.stdout, done.stderr
-    imported = subprocess.run([sys.executable, "-c", "import minigan.train, minigan.cli; "
+    imported = subprocess.run([sys.executable, "-c", "import minigan.program.train, minigan.program.cli; "
                                "from minigan import backend; print(backend.name)"], cwd=tmp_path,
                               capture_output=True, text=True, env=dict(os.environ, MINIGAN_BACKEND="gpu"))
     assert imported.returncode == 0 and imported.stdout.strip() == "numpy", imported.stderr
@@ -206,7 +208,7 @@ def test_cupy_from_environment_without_gpu_says_where_it_came_from(monkeypatch, 
     (["--max-steps", "0"], "--max-steps 0"),
 ])
 def test_zero_work_on_a_new_run_writes_nothing(flags, why, tmp_path, capsys, monkeypatch):
-    from minigan import data
+    from minigan.files import data
     monkeypatch.setattr(data, "mnist_splits", lambda *a, **k: pytest.fail("zero work must not load MNIST"))
     out = tmp_path / "run"
     assert cli.main(["train", "--out", str(out), "--no-progress", *flags]) == 0
@@ -216,7 +218,7 @@ def test_zero_work_on_a_new_run_writes_nothing(flags, why, tmp_path, capsys, mon
 
 
 def test_out_that_is_a_file_is_refused_before_loading_data(tmp_path, capsys, monkeypatch):
-    from minigan import data
+    from minigan.files import data
     monkeypatch.setattr(data, "mnist_splits", lambda *a, **k: pytest.fail("--out is checked first"))
     (tmp_path / "x").write_text("not a folder")
     assert cli.main(["train", "--out", str(tmp_path / "x"), "--max-steps", "1"]) == 1
@@ -261,7 +263,7 @@ def test_explicit_data_folder_that_does_not_exist_is_not_replaced(mnist_dir, tmp
 @pytest.mark.parametrize("error", [ValueError("first line\n  second line"), RuntimeError(""),
                                    zipfile.BadZipFile("File is not a zip file"), EOFError()])
 def test_any_user_error_is_one_line(error, capsys, monkeypatch):
-    from minigan import train
+    from minigan.program import train
 
     def fail(path):
         raise error
@@ -275,7 +277,7 @@ def test_any_user_error_is_one_line(error, capsys, monkeypatch):
 
 
 def test_programming_errors_keep_their_traceback(monkeypatch):
-    from minigan import train
+    from minigan.program import train
     monkeypatch.setattr(train, "load_generator", lambda path: {}["bug"])
     with pytest.raises(KeyError):
         cli.main(["evaluate", "x.npz"])
@@ -283,7 +285,7 @@ def test_programming_errors_keep_their_traceback(monkeypatch):
 
 def test_interrupted_run_still_writes_its_report(mnist_dir, tmp_path, capsys, monkeypatch):
     """Ctrl-C after a checkpoint was saved: report.txt describes it, and the reason is one line."""
-    from minigan import train
+    from minigan.program import train
     original = train.Trainer.train
 
     def one_step_then_ctrl_c(self, max_steps=None, **kw):
@@ -300,7 +302,7 @@ def test_interrupted_run_still_writes_its_report(mnist_dir, tmp_path, capsys, mo
 
 
 def test_interrupt_before_any_checkpoint_promises_none(tmp_path, capsys, monkeypatch):
-    from minigan import data
+    from minigan.files import data
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
@@ -374,7 +376,7 @@ def test_metric_and_classifier_errors_are_one_line_before_any_work(argv, message
 
 
 def test_classifier_from_other_data_is_refused(mnist_dir, tmp_path, capsys):
-    from minigan import checkpoint
+    from minigan.files import checkpoint
     clf = tmp_path / "clf.npz"
     assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *QUIET_CLASSIFIER]) == 0
     arrays, meta = checkpoint.load(clf)
@@ -405,7 +407,7 @@ def test_train_with_scores_uses_the_classifier_given(mnist_dir, tmp_path, capsys
 
 def test_evaluate_trains_the_cached_classifier_on_first_use_only(mnist_dir, tmp_path, capsys, monkeypatch):
     from dataclasses import replace
-    from minigan import classifier
+    from minigan.evaluation import classifier
     tiny = replace(classifier.ClassifierConfig(), hidden=16, epochs=1, n_train=300)   # the default, shrunk
     monkeypatch.setattr(classifier, "default_config", lambda: tiny)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from minigan import data
+from minigan.files import data
 
 
 def write_idx(path, array, type_code=0x08):

@@ -256,7 +256,7 @@ def resolve_code_name(name):
     Raises ImportError or AttributeError when it does not exist.
     """
     module, *attributes = name.split(".")
-    obj = importlib.import_module(f"minigan.{module}")
+    obj = importlib.import_module("minigan." + module_file(module).with_suffix("").as_posix().replace("/", "."))
     for attribute in attributes:
         obj = getattr(obj, attribute)
     return obj
@@ -269,12 +269,25 @@ def top_level_functions(path):
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
+def module_file(module):
+    """The path, relative to minigan/, of the one file called ``module``.py in the package
+    (``gan`` -> gans/gan.py): a link names a module by its file's name, wherever it sits."""
+    found = sorted(p.relative_to(PACKAGE) for p in PACKAGE.rglob(f"{module}.py"))
+    if len(found) != 1:
+        raise ImportError(f"{len(found)} files called {module}.py under minigan/, expected one")
+    return found[0]
+
+
 def check_code_link(name, target):
     """None if ``name`` is 'module.Name[.attr…]', exists, and ``target`` is that module's
     file relative to docs/. Otherwise, what is wrong."""
     module = name.split(".")[0]
-    if target != f"../minigan/{module}.py":
-        return f"{name} links to {target}, not ../minigan/{module}.py"
+    try:
+        expected = f"../minigan/{module_file(module).as_posix()}"
+    except ImportError as error:
+        return f"{name} does not exist ({error})"
+    if target != expected:
+        return f"{name} links to {target}, not {expected}"
     if "." not in name:
         return f"{name} names a module, not something in it: write module.Name"
     try:
@@ -308,9 +321,9 @@ DOCSTRING_ANCHOR = re.compile(r"derivations\.md#([\w-]+)")
 def anchors_linked_from(package_dir):
     """Every 'derivations.md#anchor' in the package's .py files, as (file name, line, anchor)."""
     found = []
-    for path in sorted(Path(package_dir).glob("*.py")):
+    for path in sorted(Path(package_dir).rglob("*.py")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            found.extend((path.name, number, anchor) for anchor in DOCSTRING_ANCHOR.findall(line))
+            found.extend((path.relative_to(package_dir).as_posix(), number, anchor) for anchor in DOCSTRING_ANCHOR.findall(line))
     return found
 
 

@@ -4,7 +4,9 @@ import math
 import numpy
 import pytest
 
-from minigan import backend, data, gan, gradcheck
+from minigan import backend, gradcheck
+from minigan.gans import gan
+from minigan.files import data
 from minigan.losses import BCEWithLogits
 from minigan.testing import TOL
 
@@ -148,7 +150,7 @@ def test_algorithm1_takes_k_discriminator_steps(xp):
 def test_end_to_end_on_mnist_subset(xp, mnist_dir):
     """A few hundred real steps on 1,000 MNIST images: losses stay finite, parameters move,
     and D's accuracy changes as the game proceeds."""
-    from minigan import train
+    from minigan.program import train
     splits = data.mnist_splits(mnist_dir, download=False, n_train=1000)
     cfg = gan.Config(n_train=1000, parzen_every=0, seed=3)
     trainer = train.Trainer(cfg, splits)

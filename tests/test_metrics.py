@@ -1,4 +1,4 @@
-"""minigan.metrics: Inception Score, Fréchet distance / FID, precision and recall.
+"""minigan.evaluation.metrics: Inception Score, Fréchet distance / FID, precision and recall.
 
 Most expected values are worked by hand in the docstrings; the rest are checked
 against an independent computation. Every test takes the ``xp`` fixture, so it
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from minigan import backend
-from minigan.metrics import fid, frechet_distance, inception_score, precision_recall
+from minigan.evaluation.metrics import fid, frechet_distance, inception_score, precision_recall
 
 FEW = settings(max_examples=8, deadline=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture])

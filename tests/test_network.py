@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import backend, gradcheck
-from minigan.gan import Config, paper_discriminator, paper_generator
+from minigan.gans.gan import Config, paper_discriminator, paper_generator
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from minigan.losses import NonSaturatingGeneratorLoss
 from minigan.network import Sequential

@@ -4,7 +4,7 @@ import math
 import numpy
 import pytest
 
-from minigan import parzen
+from minigan.evaluation import parzen
 
 
 def direct(samples, data, sigma):

@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy
 
-from minigan import plots
+from minigan.program import plots
 
 
 def test_tile_layout():

@@ -2,9 +2,9 @@
 import numpy
 import pytest
 
-from minigan import classifier, metrics, parzen, scores
-from minigan.classifier import ClassifierConfig
-from minigan.scores import Scorer, Scores
+from minigan.evaluation import classifier, metrics, parzen, scores
+from minigan.evaluation.classifier import ClassifierConfig
+from minigan.evaluation.scores import Scorer, Scores
 
 
 def _splits(seed=0, n=300):

@@ -4,7 +4,7 @@ import math
 import numpy
 import pytest
 
-from minigan import theory
+from minigan.gans import theory
 
 # Midpoints of 100,000 cells on [0, 4]: the breakpoints 0, 0.5, 1, 1.5, 2, 3 fall on cell edges,
 # so piecewise-constant densities are integrated exactly (up to float round-off, ~1e-12).

@@ -2,7 +2,7 @@
 import numpy
 import pytest
 
-from minigan import theory, toy
+from minigan.gans import theory, toy
 
 
 @pytest.mark.slow
@@ -43,7 +43,8 @@ def test_generator_push_is_minus_the_gradient_of_g_obj(xp, objective):
     central difference of g_obj with respect to each generated point, in float64, must agree."""
     from types import SimpleNamespace
 
-    from minigan import backend, gan, gradcheck
+    from minigan import backend, gradcheck
+    from minigan.gans import gan
     model = SimpleNamespace(G=toy.mlp([2, 8, 2], rng=0, dtype="float64"),
                             D=toy.mlp([2, 16, 16, 1], rng=1, dtype="float64"), g_loss=gan.generator_loss(objective))
     z = numpy.random.default_rng(2).uniform(-1, 1, (6, 2))                         # (B, 2)

@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy
 import pytest
 
-from minigan import backend, checkpoint, data, gan, train
+from minigan import backend
+from minigan.gans import gan
+from minigan.files import checkpoint, data
+from minigan.program import train
 from test_checkpoint import DAMAGE, damage, damaged_message
 
 # metrics.csv columns that measure wall-clock time, so differ between two identical runs.
@@ -348,8 +351,8 @@ def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_
 
 
 def test_scores_parzen_is_fid_records_is_and_fid_of_the_parzen_samples(splits, tmp_path):
-    from minigan import classifier, scores
-    from minigan.classifier import ClassifierConfig
+    from minigan.evaluation import classifier, scores
+    from minigan.evaluation.classifier import ClassifierConfig
     net = classifier.build_classifier(ClassifierConfig(hidden=16))     # a fixed network is all IS/FID need
     scorer = scores.Scorer({**splits, "train": splits["train"]}, net)
     with pytest.raises(ValueError, match="needs the MNIST classifier"):
@@ -368,7 +371,7 @@ def test_scores_parzen_is_fid_records_is_and_fid_of_the_parzen_samples(splits, t
 
 
 def parzen_of(samples, splits):
-    from minigan import parzen
+    from minigan.evaluation import parzen
     return parzen.evaluate(samples, splits["valid"], splits["test"]).mean
 
 

@@ -20,28 +20,19 @@ objectives, and always uses k = 1 with no extra forward passes; Algorithm 1
 updates G against the D it has just improved, at the cost of a second forward pass.
 """
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy
 
-from . import backend
-from .layers import Dense, Dropout, Maxout, ReLU, Sigmoid
-from .losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
-from .network import Sequential
+from .. import backend
+from ..config import param, validate_sgd_game, as_dict
+from ..layers import Dense, Dropout, Maxout, ReLU, Sigmoid
+from ..losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
+from ..network import Sequential
 
 
 # The generator's objectives, by the name Config.g_objective and --g-objective use.
 GENERATOR_LOSSES = {"nonsaturating": NonSaturatingGeneratorLoss, "minimax": MinimaxGeneratorLoss}
-
-
-def param(default, help):
-    """A Config field: the paper's default and its one-line help, kept together.
-
-    The help travels in the field's metadata (``fields(Config)[i].metadata["help"]``),
-    which is where ``minigan train --help`` reads it, so the command line never needs
-    this file's source text.
-    """
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass
@@ -98,64 +89,12 @@ class Config:
     COUNTS = ("noise_dim", "g_hidden", "d_units", "d_pieces", "parzen_samples", "k")
 
     def validate(self):
-        """Raise ValueError naming the field, the allowed values and the given one.
-
-        Fields with a range of their own are checked first, so that their message gives
-        that range; every other number must then be non-negative. Each comparison is
-        written so that NaN fails it (NaN compares false with everything, so
-        ``not value >= 0`` is true for NaN): NaN is refused everywhere.
-        """
-        for name, allowed in self.CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        for name in ("momentum", "final_momentum"):
-            require_field(self, name, 0 <= getattr(self, name) < 1, "in [0, 1)",
-                     "in v ← μ v − η g, μ ≥ 1 never lets old gradients fade: v stays large or grows")
-        for name in ("d_input_keep", "d_hidden_keep"):
-            require_field(self, name, 0 < getattr(self, name) <= 1, "in (0, 1]",
-                     "the probability that dropout keeps a unit; 0 would keep none")
-        for name in ("d_input_scale", "d_hidden_scale"):
-            require_field(self, name, 0 < getattr(self, name) < math.inf, "a finite number > 0",
-                     "kept units are multiplied by it, usually 1 / keep")
-        for name in ("g_irange", "d_irange"):
-            require_field(self, name, 0 <= getattr(self, name) < math.inf, "a finite number ≥ 0",
-                     "weights start uniform in ±irange")
-        require_field(self, "lr_decay", 1 <= self.lr_decay < math.inf, "a finite number ≥ 1",
-                 "η is divided by it after every step, so below 1 η would grow without bound")
-        # 0.5 is where c = 1 − c: beyond it [c, 1 − c] is empty. c > 0 keeps logit(c) finite.
-        require_field(self, "g_bias_clip", 0 < self.g_bias_clip < 0.5, "in (0, 0.5)",
-                 "pixel means are clipped to [c, 1 − c], which needs 0 < c < 1 − c")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("int", "float", int, float) and not value >= 0:
-                raise ValueError(f"{f.name} must be non-negative, got {value}")
-        for name in self.COUNTS:
-            require_field(self, name, getattr(self, name) >= 1, "at least 1")
-        # 50,000: the paper's training split of MNIST (images 50,000–59,999 validate).
-        if not 1 <= self.n_train <= 50000:
-            raise ValueError(f"n_train must be in 1…50000, got {self.n_train}")
-        if not 1 <= self.batch_size <= self.n_train:
-            raise ValueError(f"batch_size must be in 1…n_train ({self.n_train}), got {self.batch_size}")
-        for name in ("lr", "min_lr"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
-                                 f"moves θ), got {getattr(self, name)}")
-        require_field(self, "scores", self.scores == "parzen" or self.parzen_every >= 1, "'parzen' when "
-                      "parzen_every is 0", "IS and FID are recorded at the Parzen evaluations, and there are none")
-        require_field(self, "momentum_saturate", self.momentum_saturate >= self.momentum_start,
-                 f"at least momentum_start = {self.momentum_start}", "the ramp of μ cannot end before it starts")
-        return self
+        """Raise ValueError naming the field, the allowed values and the given one (``config.validate_sgd_game``)."""
+        return validate_sgd_game(self, keeps=("d_input_keep", "d_hidden_keep"),
+                                 scales=("d_input_scale", "d_hidden_scale"), iranges=("g_irange", "d_irange"))
 
     def as_dict(self):
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def require_field(cfg, name, ok, allowed, why=""):
-    """One check of ``Config.validate``: raise ValueError unless ``ok``, naming the field,
-    the allowed values, why (when it is not obvious) and the value given."""
-    if not ok:
-        reason = f" ({why})" if why else ""
-        raise ValueError(f"{name} must be {allowed}{reason}, got {getattr(cfg, name)}")
+        return as_dict(self)
 
 
 def sigmoid_bias_from_marginals(images, clip=1e-7):

@@ -35,9 +35,13 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, checkpoint, gan, parzen, plots
-from .atomic import atomic_write, remove_stale_temporaries
-from .optim import SGD, Adam, ExponentialDecay, LinearMomentum
+from .. import backend
+from ..gans import gan
+from ..files import checkpoint
+from ..evaluation import parzen
+from . import plots
+from ..files.atomic import atomic_write, remove_stale_temporaries
+from ..optim import SGD, Adam, ExponentialDecay, LinearMomentum
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
            "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid"]

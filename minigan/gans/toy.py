@@ -8,10 +8,11 @@ import math
 
 import numpy
 
-from . import backend, gan, theory
-from .layers import Dense, ReLU
-from .network import Sequential
-from .optim import SGD, Adam
+from .. import backend
+from . import gan, theory
+from ..layers import Dense, ReLU
+from ..network import Sequential
+from ..optim import SGD, Adam
 
 
 def mlp(sizes, rng=0, dtype="float32"):
@@ -41,7 +42,7 @@ def ring_2d(modes=8, radius=2.0, std=0.05):
 
 def probability(D, x):
     """D(x) = σ(D's logit) for NumPy points x (N, d), as NumPy (N, 1); no dropout."""
-    from .layers import sigmoid
+    from ..layers import sigmoid
     return backend.to_numpy(sigmoid(D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False)))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy
 
-from . import backend
+from .. import backend
 
 SIGMAS = numpy.logspace(-1, 0, 10)   # the σ grid of the released code
 PAPER_NATS = 225.0                   # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats

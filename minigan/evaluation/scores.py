@@ -1,6 +1,6 @@
 """One set of images, every score: the paper's Parzen window and the later IS, FID and precision/recall.
 
-``minigan.parzen`` and ``minigan.metrics`` hold the formulas; this module decides what
+``minigan.evaluation.parzen`` and ``minigan.evaluation.metrics`` hold the formulas; this module decides what
 they are applied to, so that ``minigan evaluate``, ``minigan train`` and
 ``examples/metrics_disagree.py`` score in the same way:
 
@@ -12,7 +12,7 @@ they are applied to, so that ``minigan evaluate``, ``minigan train`` and
              ReLU layer, 1,200 numbers per image)
     pr       the same features                              training images 0–9,999 (k = 3)
 
-The classifier is ``minigan.classifier`` (trained by minigan on training images
+The classifier is ``minigan.evaluation.classifier`` (trained by minigan on training images
 0–49,999). Scores from another classifier are not comparable with these, nor with
 published FIDs, which use an ImageNet Inception network.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy
 
-from . import backend, classifier, metrics, parzen
+from .. import backend
+from . import classifier, metrics, parzen
 from .parzen import ParzenResult
 
 NAMES = ("parzen", "is", "fid", "pr")

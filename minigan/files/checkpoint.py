@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy
 
-from . import backend
+from .. import backend
 from .atomic import atomic_write
 
 FORMAT = "minigan-checkpoint-1"

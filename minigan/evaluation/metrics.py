@@ -1,7 +1,7 @@
 """Sample-quality metrics beyond the paper's Parzen window: IS, FID, precision/recall.
 
 The paper (2014) scores samples with a Parzen-window log-likelihood
-(``minigan.parzen``). Later work replaced it with scores computed on features or
+(``minigan.evaluation.parzen``). Later work replaced it with scores computed on features or
 class probabilities of a fixed classifier. This module holds the arithmetic of
 those scores only; which network supplies the probabilities or features is up to
 the caller (for MNIST, any fixed classifier you trust).
@@ -18,7 +18,7 @@ the naive formula it replaces.
 import math
 import numbers
 
-from . import backend
+from .. import backend
 
 
 # ----------------------------------------------------------------------------- checks

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy
 
-from . import __version__
+from .. import __version__
 
 # The errors a user can cause: bad values and files (ValueError, TypeError, OSError, and
 # RuntimeError, which minigan's own errors derive from: DataError, BackendError,
@@ -72,7 +72,7 @@ def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's r
                       skip=("seed", "epochs")):
     """One flag per field of the dataclass ``cls`` (default gan.Config) but those in ``skip``
     (added with the general flags), typed and documented by the field itself."""
-    from . import gan
+    from ..gans import gan
     cls = cls or gan.Config
     g = p.add_argument_group(title)
     choices = getattr(cls, "CHOICES", {})
@@ -88,7 +88,7 @@ def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's r
 
 
 def build_parser():
-    from . import gan
+    from ..gans import gan
     p = _Parser(prog="minigan", description="The original GAN (Goodfellow et al., 2014) on MNIST, "
                 "with hand-derived gradients in NumPy/CuPy.")
     p.add_argument("--version", action="version", version=f"minigan {__version__}")
@@ -150,7 +150,7 @@ def build_parser():
                    help="a classifier written by minigan classifier --out FILE, instead of the cached one")
     e.add_argument("--no-progress", action="store_true", help="no progress bar if the classifier is trained")
 
-    from . import classifier
+    from ..evaluation import classifier
     c = sub.add_parser("classifier", help="train (or check) the MNIST classifier behind IS, FID and precision/recall",
                        description="Train minigan's MNIST classifier (an MLP of minigan layers) on training "
                        "images 0–49,999, or find it already trained in the cache, and print its accuracy "
@@ -170,7 +170,7 @@ def build_parser():
 
 def _config(args, base):
     """base Config updated with every flag that was given."""
-    from . import gan
+    from ..gans import gan
     given = {f.name: getattr(args, f.name) for f in fields(gan.Config)
              if getattr(args, f.name, None) is not None}
     return gan.Config(**{**base.as_dict(), **given}).validate(), given
@@ -231,7 +231,9 @@ def _resume_config(args, ckpt):
 
 
 def cmd_train(args):
-    from . import data, gan, train
+    from ..gans import gan
+    from ..files import data
+    from . import train
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
     check_out_folder(out)                          # before anything slow: a typo should cost nothing
@@ -247,7 +249,7 @@ def cmd_train(args):
         print(f"nothing to train: {why} (no file was written)")
         return 0
     if "fid" in cfg.scores:
-        from . import classifier, scores
+        from ..evaluation import classifier, scores
         splits = classifier.mnist_with_labels(args.data)
         scorer = scores.Scorer(splits, _scoring_classifier(args, splits))
     else:
@@ -264,7 +266,9 @@ def cmd_train(args):
 
 
 def cmd_sample(args):
-    from . import backend, data, plots, train
+    from .. import backend
+    from ..files import data
+    from . import plots, train
     G, cfg = train.load_generator(args.checkpoint)
     if args.interpolate:
         z = interpolation_noise(cfg, args.rows, args.cols, args.seed)                 # (rows·cols, Z)
@@ -292,19 +296,23 @@ def nearest(queries, images):
 
 def interpolation_noise(cfg, rows, cols, seed):
     """z_t = (1 − t) z_0 + t z_1 for t = 0 … 1 in ``cols`` steps, one random pair (z_0, z_1) per row."""
-    from . import backend
+    from .. import backend
     ends = _noise(cfg, 2 * rows, seed).reshape(rows, 2, cfg.noise_dim)              # (R, 2, Z)
     t = backend.xp.linspace(0, 1, cols, dtype=ends.dtype)[None, :, None]            # (1, C, 1)
     return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(rows * cols, cfg.noise_dim)
 
 
 def _noise(cfg, n, seed):
-    from . import backend, gan
+    from .. import backend
+    from ..gans import gan
     return gan.sample_noise(backend.rng(seed), n, cfg)
 
 
 def cmd_evaluate(args):
-    from . import classifier, data, gan, parzen, scores, train
+    from ..gans import gan
+    from ..files import data
+    from ..evaluation import classifier, parzen, scores
+    from . import train
     names = scores.parse(args.metrics)                 # before anything slow: a typo should cost nothing
     G, cfg = train.load_generator(args.checkpoint)
     need_net = any(n != "parzen" for n in names)
@@ -332,7 +340,7 @@ def cmd_evaluate(args):
 
 def _scoring_classifier(args, splits):
     """The classifier for IS, FID and PR: --classifier FILE, else the cached default (trained if needed)."""
-    from . import classifier
+    from ..evaluation import classifier
     if args.classifier:
         return classifier.load(args.classifier, splits)[0]
     path = classifier.cache_file()
@@ -342,7 +350,7 @@ def _scoring_classifier(args, splits):
 
 
 def cmd_classifier(args):
-    from . import classifier
+    from ..evaluation import classifier
     given = {f.name: getattr(args, f.name) for f in fields(classifier.ClassifierConfig)
              if getattr(args, f.name, None) is not None}
     cfg = classifier.ClassifierConfig(**given).validate()
@@ -359,7 +367,7 @@ def cmd_classifier(args):
     print(f"classifier: {100 * acc:.2f}% right on the 10,000 test images ({how} {path})")
     if not args.no_reference:
         # What real digits score: the row a generator's scores are read against.
-        from . import scores
+        from ..evaluation import scores
         start = time.perf_counter()
         found = scores.Scorer(splits, net).score(splits["test"], ("is", "fid", "pr"))
         print(scores.table([("the 10,000 test images, as if they were samples", found)], ("is", "fid", "pr")))
@@ -369,7 +377,7 @@ def cmd_classifier(args):
 
 def _choose_backend(flag):
     """Switch to the backend asked for by --backend, else by $MINIGAN_BACKEND (else keep NumPy)."""
-    from . import backend
+    from .. import backend
     name = backend.requested(flag)
     if name is None:
         return

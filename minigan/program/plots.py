@@ -9,8 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 
-from .atomic import atomic_write  # noqa: E402
-from .parzen import PAPER_NATS, scored  # noqa: E402
+from ..files.atomic import atomic_write  # noqa: E402
+from ..evaluation.parzen import PAPER_NATS, scored  # noqa: E402
 
 
 SIDE, PAD = 28, 1        # an MNIST image's side, and the white padding around each in a grid

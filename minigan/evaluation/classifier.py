@@ -49,12 +49,13 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, checkpoint, data
-from .gan import require_field, param
-from .layers import Dense, Dropout, ReLU
-from .losses import SoftmaxCrossEntropy
-from .network import Sequential
-from .optim import Adam
+from .. import backend
+from ..files import checkpoint, data
+from ..config import param, require_field
+from ..layers import Dense, Dropout, ReLU
+from ..losses import SoftmaxCrossEntropy
+from ..network import Sequential
+from ..optim import Adam
 
 FILE = "classifier.npz"
 

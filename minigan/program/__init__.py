@@ -1,0 +1,1 @@
+"""The program around the engine: the shared training loop, its figures, the command line."""
