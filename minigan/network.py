@@ -1,10 +1,13 @@
-"""Sequential: the chain rule through a list of layers.
+"""Sequential and Branches: the chain rule through a list of layers, and through layers side by side.
 
 For y = f_L(… f_2(f_1(x))), forward applies f_1 … f_L in order; backward walks
 the list in reverse, each layer turning ∂L/∂(its output) into ∂L/∂(its input)
 and filling its own ``grads`` on the way. The value returned, ∂L/∂x, is what
 lets the gradient of D's objective flow on into G: ∂L/∂G(z) = D.backward(…).
 """
+import numpy
+
+from . import backend
 
 
 class Sequential:
@@ -79,7 +82,6 @@ class Sequential:
 
     def load_state_dict(self, state):
         """Copy arrays into the parameters, checking names and shapes."""
-        from . import backend
         own = self.state_dict()
         if set(own) != set(state):
             raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(state)}")
@@ -94,7 +96,74 @@ class Sequential:
         return sum(int(p.size) for _, p, _, _ in self.named_params())
 
     def set_rng(self, rng):
-        """Give every random layer (Dropout) the generator ``rng``."""
+        """Give every random layer (Dropout), inside Branches too, the generator ``rng``."""
         for layer in self.layers:
-            if hasattr(layer, "rng"):
+            if hasattr(layer, "set_rng"):
+                layer.set_rng(rng)
+            elif hasattr(layer, "rng"):
                 layer.rng = rng
+
+
+class Branches:
+    """Networks side by side: h = [f_1(x_1), …, f_n(x_n)] for the input x = [x_1, …, x_n].
+
+    The conditional GAN's first layer: G maps z and y, D maps x and y, each through a layer
+    of its own, and the layers above see the two outputs as one vector. The input arrives
+    as one array of concatenated columns, x (B, I_1 + … + I_n), so a Branches is a layer like
+    any other (the testing kit checks it unchanged); ``widths`` says where each part ends.
+
+        forward:   h = [f_1(x[:, part 1]), …, f_n(x[:, part n])]            (B, O_1 + … + O_n)
+        backward:  ∂L/∂x_j = backward_j(∂L/∂h[:, columns of f_j]),  ∂L/∂x = [∂L/∂x_1, …, ∂L/∂x_n]
+
+    h_j depends on θ_j and x_j only, so the chain rule splits: each branch sees its own
+    columns of ∂L/∂h and nothing else (docs/derivations.md#branches).
+    """
+
+    def __init__(self, **branches):
+        """``Branches(z=(100, net_z), y=(10, net_y))``: each name gives (input width I_j, network)."""
+        if not branches:
+            raise ValueError("Branches: give at least one branch, e.g. Branches(x=(784, net))")
+        self.names = list(branches)
+        self.widths = [int(width) for width, _ in branches.values()]
+        self.nets = [net for _, net in branches.values()]
+        self.out_widths = None                     # (O_1, …, O_n), set by forward
+
+    def __repr__(self):
+        return "Branches(" + ", ".join(f"{n}={w}→{net!r}" for n, w, net in zip(self.names, self.widths, self.nets)) + ")"
+
+    @property
+    def params(self):
+        """Every branch's parameters, named 'branch.layer.key' (e.g. 'z.0.W'); the live arrays."""
+        return {f"{n}.{k}": p for n, net in zip(self.names, self.nets) for k, p in net.state_dict().items()}
+
+    @property
+    def grads(self):
+        return {f"{n}.{i}.{key}": g for n, net in zip(self.names, self.nets)
+                for i, layer in enumerate(net.layers) for key, g in layer.grads.items()}
+
+    def forward(self, x, train=True):
+        """h = [f_1(x_1), …, f_n(x_n)]: each branch on its own columns of x."""
+        xp = backend.xp
+        if getattr(x, "ndim", None) != 2 or x.shape[1] != sum(self.widths):
+            raise ValueError(f"{self!r}: expected input of shape (B, {sum(self.widths)}) "
+                             f"({' + '.join(map(str, self.widths))}), got {getattr(x, 'shape', type(x).__name__)}")
+        ends = numpy.cumsum([0] + self.widths)
+        outs = [net.forward(x[:, a:b], train=train) for net, a, b in zip(self.nets, ends[:-1], ends[1:])]
+        self.out_widths = [o.shape[1] for o in outs]
+        return xp.concatenate(outs, axis=1)                         # (B, O_1 + … + O_n)
+
+    def backward(self, dh, param_grads=True, input_grad=True, rows=None):
+        """∂L/∂x = [backward_1(∂L/∂h_1), …, backward_n(∂L/∂h_n)], ∂L/∂h_j the columns of f_j."""
+        if self.out_widths is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward(x, train=True)")
+        if getattr(dh, "ndim", None) != 2 or dh.shape[1] != sum(self.out_widths):
+            raise ValueError(f"{self!r}: expected dy of width {sum(self.out_widths)} to match the last "
+                             f"forward(), got {getattr(dh, 'shape', type(dh).__name__)}")
+        ends = numpy.cumsum([0] + self.out_widths)
+        dxs = [net.backward(dh[:, a:b], param_grads=param_grads, input_grad=input_grad, rows=rows)
+               for net, a, b in zip(self.nets, ends[:-1], ends[1:])]
+        return backend.xp.concatenate(dxs, axis=1) if input_grad else None   # (B, I_1 + … + I_n)
+
+    def set_rng(self, rng):
+        for net in self.nets:
+            net.set_rng(rng)

@@ -100,7 +100,7 @@ def test_interpolation_noise_is_a_straight_line():
     import numpy
     from minigan import backend
     from minigan.gans import gan
-    z = backend.to_numpy(cli.interpolation_noise(gan.Config(), rows=2, cols=5, seed=0)).reshape(2, 5, 100)
+    z = backend.to_numpy(cli.interpolation_noise(gan, gan.Config(), rows=2, cols=5, seed=0)).reshape(2, 5, 100)
     assert numpy.allclose(z[:, 2], (z[:, 0] + z[:, 4]) / 2, atol=1e-6)        # midpoint
     assert numpy.allclose(z[:, 1] - z[:, 0], z[:, 4] - z[:, 3], atol=1e-6)    # equal steps
     assert not numpy.allclose(z[0, 0], z[1, 0])                                # rows differ

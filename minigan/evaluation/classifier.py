@@ -214,6 +214,17 @@ def accuracy(net, images, labels):
     return float((logits(net, images).argmax(axis=1) == labels).mean())
 
 
+def class_accuracy(net, images, labels):
+    """(the share of ``images`` the classifier assigns to their ``labels``, that share per digit 0–9).
+
+    For a conditional generator: labels are the digits G was asked for, so this is how often it
+    drew what it was told. A digit with no image gets nan."""
+    labels = numpy.asarray(labels)
+    right = backend.to_numpy(logits(net, images)).argmax(axis=1) == labels
+    per_digit = [float(right[labels == d].mean()) if (labels == d).any() else float("nan") for d in range(10)]
+    return float(right.mean()), per_digit
+
+
 def default_cache_dir():
     """``$XDG_CACHE_HOME/minigan/classifier`` (default ``~/.cache/minigan/classifier``)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

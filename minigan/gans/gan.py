@@ -29,6 +29,13 @@ from ..config import param, validate_sgd_game, as_dict
 from ..layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from ..losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
 from ..network import Sequential
+from ..optim import SGD, Adam, ExponentialDecay, LinearMomentum
+
+MODEL = "gan"           # the --model spelling (the default)
+PAPER = "Goodfellow et al. (2014), Generative Adversarial Nets"
+CONDITIONAL = False     # G and D see no class label
+PAPER_NATS = 225.0      # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats
+PAPER_PARZEN = "225 ± 2"  # the same, as the paper prints it (drawn on curves.png)
 
 
 # The generator's objectives, by the name Config.g_objective and --g-objective use.
@@ -38,6 +45,7 @@ GENERATOR_LOSSES = {"nonsaturating": NonSaturatingGeneratorLoss, "minimax": Mini
 @dataclass
 class Config:
     """Every default is the paper's released MNIST setup (adversarial/mnist.yaml)."""
+    MODEL = MODEL
     # p_z and G
     noise_dim: int = param(100, "dimension of z")
     noise: str = param("uniform", "p_z: 'uniform' on [−√3, √3] (unit variance) or 'gaussian'")
@@ -145,9 +153,12 @@ def sample_noise(rng, batch, cfg, dtype="float32"):
     return (u * 2 - 1) * numpy.dtype(dtype).type(math.sqrt(3))            # (B, Z) in [−√3, √3)
 
 
-def sample_images(G, cfg, n, seed, chunk=1000):
+def sample_images(G, cfg, n, seed, labels=None, chunk=1000):
     """n samples G(z) as a NumPy array (n, 784), z from one generator seeded with ``seed``;
-    drawn in chunks of 1,000 to bound memory; no dropout in G."""
+    drawn in chunks of 1,000 to bound memory; no dropout in G. ``labels`` is refused: the
+    original G draws no particular digit (that is the conditional GAN's, ``cgan.sample_images``)."""
+    if labels is not None:
+        raise ValueError("the original GAN's G takes no digit: --digit needs a conditional model (--model cgan)")
     gen = backend.rng(seed)
     return numpy.concatenate([backend.to_numpy(G.forward(sample_noise(gen, min(chunk, n - i), cfg), train=False))
                               for i in range(0, n, chunk)])
@@ -249,3 +260,53 @@ def algorithm1_step(G, D, xs, zs, z_g, opt_g, opt_d, g_loss):
         right_real, right_fake = right_real + rr, right_fake + rf
     g_obj = generator_step(G, D, z_g, opt_g, g_loss)
     return {"d_obj": d_obj, "g_obj": g_obj, "d_right_real": right_real, "d_right_fake": right_fake}
+
+
+# ----- what the shared trainer asks of a variant (minigan/gans/__init__.py) ------------------
+
+def networks(cfg, train_images):
+    """(G, D) as the trainer builds them: G's output bias from the training images' mean
+    (none when ``train_images`` is None, as for loading a checkpoint), seeds [seed, 1] for G and
+    [seed, 2] for D."""
+    bias = None if train_images is None else sigmoid_bias_from_marginals(train_images, cfg.g_bias_clip)
+    return paper_generator(cfg, rng=[cfg.seed, 1], output_bias=bias), paper_discriminator(cfg, rng=[cfg.seed, 2])
+
+
+def optimizers(cfg, G, D):
+    """(opt_g, opt_d): SGD with momentum (the paper's), or Adam with cfg.optimizer = 'adam'."""
+    if cfg.optimizer == "sgd":
+        return SGD(G.params_and_grads, cfg.lr, cfg.momentum), SGD(D.params_and_grads, cfg.lr, cfg.momentum)
+    return Adam(G.params_and_grads, cfg.lr), Adam(D.params_and_grads, cfg.lr)
+
+
+def schedules(cfg):
+    """(η at step t, μ at epoch e): pylearn2's ExponentialDecay and MomentumAdjustor."""
+    return (ExponentialDecay(cfg.lr, cfg.lr_decay, cfg.min_lr),
+            LinearMomentum(cfg.momentum, cfg.final_momentum, cfg.momentum_start, cfg.momentum_saturate))
+
+
+def generate(G, z, gen=None):
+    """G(z) for noise z (B, Z): G has no dropout, so nothing is drawn from ``gen``."""
+    return G.forward(z, train=False)
+
+
+def generator_input(z, y=None):
+    """G's input: the noise z itself (the original G sees no label)."""
+    return z
+
+
+def batches_per_step(cfg):
+    """Minibatches of real images one step draws: k for Algorithm 1, one for the released step."""
+    return cfg.k if cfg.update == "algorithm1" else 1
+
+
+def train_step(t):
+    """The trainer's step: ``t`` hands over G, D, opt_g, opt_d, cfg and the draws next_batch(), noise().
+
+    Order rule for exact reproduction: the released step draws its minibatch before its noise;
+    Algorithm 1 draws k (minibatch, noise) pairs, then G's noise."""
+    cfg, g_loss = t.cfg, generator_loss(t.cfg.g_objective)
+    if cfg.update == "released":
+        return released_step(t.G, t.D, t.next_batch(), t.noise(), t.opt_g, t.opt_d, g_loss)
+    xs, zs = zip(*[(t.next_batch(), t.noise()) for _ in range(cfg.k)])
+    return algorithm1_step(t.G, t.D, xs, zs, t.noise(), t.opt_g, t.opt_d, g_loss)

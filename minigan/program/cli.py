@@ -1,6 +1,7 @@
 """Command line: ``minigan train | sample | evaluate | classifier`` (also ``python -m minigan``).
 
-Every field of ``gan.Config`` is a flag of ``minigan train`` (``--g-hidden 1200``);
+``minigan train --model NAME`` trains the GAN variant of that name (minigan/gans/; default
+``gan``, the original). Every field of that variant's ``Config`` is a flag (``--g-hidden 1200``);
 the help written beside the field (its ``metadata["help"]``) is the flag's help.
 Errors are one line, never a traceback: the parser refuses malformed values (exit
 status 2), ``main`` turns the errors a user can cause into ``minigan CMD: error: …``
@@ -68,12 +69,9 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's released MNIST setup)",
-                      skip=("seed", "epochs")):
-    """One flag per field of the dataclass ``cls`` (default gan.Config) but those in ``skip``
-    (added with the general flags), typed and documented by the field itself."""
-    from ..gans import gan
-    cls = cls or gan.Config
+def _add_config_flags(p, cls, title, skip=("seed", "epochs")):
+    """One flag per field of the dataclass ``cls`` but those in ``skip`` (added with the
+    general flags), typed and documented by the field itself."""
     g = p.add_argument_group(title)
     choices = getattr(cls, "CHOICES", {})
     for f in fields(cls):
@@ -87,10 +85,28 @@ def _add_config_flags(p, cls=None, title="configuration (defaults: the paper's r
                        help=f"{f.metadata['help']} (default: {f.default})", **kw)
 
 
-def build_parser():
-    from ..gans import gan
-    p = _Parser(prog="minigan", description="The original GAN (Goodfellow et al., 2014) on MNIST, "
-                "with hand-derived gradients in NumPy/CuPy.")
+def peek_model(argv):
+    """The value of ``--model`` in ``argv`` (``--model cgan`` or ``--model=cgan``), else the default.
+
+    The flags of ``minigan train`` are the fields of the chosen variant's Config, so the parser
+    is built after this look; an unknown name is refused by the parser itself, in one line.
+    """
+    from .. import gans
+    argv = list(argv)
+    for i, arg in enumerate(argv):
+        if arg == "--model" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+    return gans.DEFAULT
+
+
+def build_parser(model=None):
+    """The parser; ``minigan train`` gets the flags of the variant ``model`` (default: the original GAN)."""
+    from .. import gans
+    variant = gans.VARIANTS.get(model or gans.DEFAULT, gans.VARIANTS[gans.DEFAULT])
+    p = _Parser(prog="minigan", description="GANs on MNIST with hand-derived gradients in NumPy/CuPy: "
+                "the original GAN (Goodfellow et al., 2014) and its family (--model).")
     p.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -102,13 +118,17 @@ def build_parser():
                        help="array backend (default: $MINIGAN_BACKEND or numpy)")
 
     t = sub.add_parser("train", help="train G and D on MNIST",
-                       description="Train the paper's MNIST GAN, writing checkpoints, metrics, "
-                       "sample grids and curves into --out.")
+                       description="Train a GAN on MNIST as its paper did, writing checkpoints, metrics, "
+                       "sample grids and curves into --out. The flags below are those of --model "
+                       f"{variant.MODEL}; minigan train --model NAME --help lists another model's.")
     common(t)
+    t.add_argument("--model", choices=list(gans.VARIANTS), default=None,
+                   help="the GAN variant: " + "; ".join(f"{m} ({v.PAPER})" for m, v in gans.VARIANTS.items())
+                   + f" (default: {gans.DEFAULT}; with --resume, the checkpoint's)")
     t.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default: runs/mnist)")
-    t.add_argument("--seed", type=_int_at_least(0), default=None, help=f"random seed (default: {gan.Config.seed})")
+    t.add_argument("--seed", type=_int_at_least(0), default=None, help=f"random seed (default: {variant.Config.seed})")
     t.add_argument("--epochs", type=_int_at_least(0), default=None,
-                   help=f"train until this many epochs are complete (default: {gan.Config.epochs})")
+                   help=f"train until this many epochs are complete (default: {variant.Config.epochs})")
     t.add_argument("--max-steps", type=_int_at_least(0), default=None, metavar="N",
                    help="stop after N more steps, e.g. for a smoke test or a benchmark")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -116,7 +136,8 @@ def build_parser():
     t.add_argument("--classifier", metavar="FILE", default=None,
                    help="with --scores parzen,is,fid: a classifier written by minigan classifier --out FILE, "
                    "instead of the cached one")
-    _add_config_flags(t)
+    _add_config_flags(t, variant.Config, f"configuration of --model {variant.MODEL} "
+                      f"(defaults: {variant.PAPER}, its MNIST setup)")
 
     s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint (paper's Figure 2)",
                        description="Save a grid of G(z); the last column shows, for each sample "
@@ -124,13 +145,18 @@ def build_parser():
     common(s)
     s.add_argument("checkpoint", help="a checkpoint.npz written by minigan train")
     s.add_argument("--out", default="samples.png", help="PNG to write (default: samples.png)")
-    s.add_argument("--rows", type=_int_at_least(1), default=6, help="rows of the grid (default: 6)")
+    s.add_argument("--rows", type=_int_at_least(1), default=None,
+                   help="rows of the grid (default: 6; 10 for the class grid of a conditional model)")
     s.add_argument("--cols", type=_int_at_least(1), default=5, help="columns of samples (default: 5)")
     s.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the noise z (default: 0)")
     s.add_argument("--no-nearest", action="store_true", help="leave out the nearest-training-image column")
     s.add_argument("--interpolate", action="store_true",
                    help="the paper's Figure 3: each row walks in a straight line through z space between "
                    "two random points, in --cols steps (no nearest-image column)")
+    s.add_argument("--digit", type=_digit, default=None,
+                   help="a conditional model (cgan) only: every sample is asked to be this digit 0–9 "
+                   "(default for a conditional model: the class grid, row r asking for digit r, "
+                   "the CGAN paper's Figure 2)")
 
     e = sub.add_parser("evaluate", help="score a checkpoint: Parzen (paper's Table 1), IS, FID, precision/recall",
                        description="By default the paper's protocol: 10,000 samples, σ chosen on 1,000 "
@@ -168,12 +194,18 @@ def build_parser():
     return p
 
 
+def _digit(text):
+    """An argparse ``type=`` for a digit 0–9."""
+    if text.strip() not in tuple("0123456789"):
+        raise argparse.ArgumentTypeError(f"expected a digit 0–9, got {text!r}")
+    return int(text)
+
+
 def _config(args, base):
-    """base Config updated with every flag that was given."""
-    from ..gans import gan
-    given = {f.name: getattr(args, f.name) for f in fields(gan.Config)
-             if getattr(args, f.name, None) is not None}
-    return gan.Config(**{**base.as_dict(), **given}).validate(), given
+    """base Config (of any variant) updated with every flag that was given."""
+    cls = type(base)
+    given = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
+    return cls(**{**base.as_dict(), **given}).validate(), given
 
 
 def check_out_folder(out):
@@ -222,6 +254,9 @@ def _resume_config(args, ckpt):
     if not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
     base, batches_done = train.resume_point(ckpt)
+    if args.model and args.model != base.MODEL:
+        raise ValueError(f"--resume: {ckpt} is a run of --model {base.MODEL}, not {args.model}; "
+                         f"drop --model or give --model {base.MODEL}")
     cfg, given = _config(args, base)
     changed = sorted(k for k in given if k not in ("epochs", "parzen_every", "checkpoint_every", "scores")
                      and given[k] != getattr(base, k))
@@ -231,7 +266,7 @@ def _resume_config(args, ckpt):
 
 
 def cmd_train(args):
-    from ..gans import gan
+    from .. import gans
     from ..files import data
     from . import train
     out = Path(args.out)
@@ -242,16 +277,18 @@ def cmd_train(args):
     else:
         if ckpt.exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-        cfg, _ = _config(args, gan.Config())
+        cfg, _ = _config(args, gans.variant(args.model or gans.DEFAULT).Config())
         batches_done = 0
     why = nothing_to_train(cfg, batches_done, args.max_steps)
     if why:
         print(f"nothing to train: {why} (no file was written)")
         return 0
+    from ..evaluation import classifier, scores
     if "fid" in cfg.scores:
-        from ..evaluation import classifier, scores
         splits = classifier.mnist_with_labels(args.data)
         scorer = scores.Scorer(splits, _scoring_classifier(args, splits))
+    elif gans.of(cfg).CONDITIONAL:                       # a conditional G and D learn from the labels
+        splits, scorer = classifier.mnist_with_labels(args.data), None
     else:
         splits, scorer = data.mnist_splits(args.data, n_train=cfg.n_train), None
     trainer = train.Trainer(cfg, splits, out, scorer)
@@ -266,24 +303,36 @@ def cmd_train(args):
 
 
 def cmd_sample(args):
-    from .. import backend
+    from .. import backend, gans
     from ..files import data
     from . import plots, train
     G, cfg = train.load_generator(args.checkpoint)
+    variant = gans.of(cfg)
+    if args.digit is not None and not variant.CONDITIONAL:
+        raise ValueError(f"--digit needs a conditional model; {args.checkpoint} is a run of --model "
+                         f"{variant.MODEL}, whose G is not told which digit to draw")
+    rows = args.rows or (variant.CLASSES if variant.CONDITIONAL and args.digit is None else 6)
+    # A conditional G is asked for a digit per row: --digit for all, else row r for digit r (the class grid).
+    digits = None if not variant.CONDITIONAL else numpy.array(
+        [args.digit if args.digit is not None else r % variant.CLASSES for r in range(rows)])
     if args.interpolate:
-        z = interpolation_noise(cfg, args.rows, args.cols, args.seed)                 # (rows·cols, Z)
-        plots.save_grid(backend.to_numpy(G.forward(z, train=False)), args.out, ncol=args.cols)
-        print(f"wrote {args.out}: {args.rows} rows, each G(z) along a line from z_0 to z_1 in {args.cols} steps")
+        z = interpolation_noise(variant, cfg, rows, args.cols, args.seed)              # (rows·cols, Z)
+        x = z if digits is None else variant.generator_input(z, variant.one_hot(numpy.repeat(digits, args.cols)))
+        plots.save_grid(backend.to_numpy(variant.generate(G, x, backend.rng(args.seed + 1))), args.out, ncol=args.cols)
+        print(f"wrote {args.out}: {rows} rows, each G(z) along a line from z_0 to z_1 in {args.cols} steps")
         return 0
-    n = args.rows * args.cols
-    samples = backend.to_numpy(G.forward(_noise(cfg, n, args.seed), train=False))   # (n, 784)
+    n = rows * args.cols
+    labels = None if digits is None else numpy.repeat(digits, args.cols)      # sample i sits in row i // cols
+    samples = variant.sample_images(G, cfg, n, args.seed, labels)              # (n, 784)
     cols = [samples[c::args.cols] for c in range(args.cols)]          # column c holds rows' c-th samples
     if not args.no_nearest:
         train_x = data.mnist_splits(args.data)["train"]
         cols.append(nearest(cols[-1], train_x))
     grid = numpy.stack(cols, axis=1).reshape(-1, 784)                 # row-major again
     plots.save_grid(grid, args.out, ncol=len(cols), mark_last_col=not args.no_nearest)
-    print(f"wrote {args.out}: {args.rows}×{args.cols} samples"
+    what = "" if digits is None else (f", every one asked to be a {args.digit}" if args.digit is not None
+                                      else ", row r asked to be digit r")
+    print(f"wrote {args.out}: {rows}×{args.cols} samples{what}"
           + ("" if args.no_nearest else " and, in the last column, each sample's nearest training image"))
     return 0
 
@@ -294,31 +343,26 @@ def nearest(queries, images):
     return images[d2.argmin(axis=1)]
 
 
-def interpolation_noise(cfg, rows, cols, seed):
+def interpolation_noise(variant, cfg, rows, cols, seed):
     """z_t = (1 − t) z_0 + t z_1 for t = 0 … 1 in ``cols`` steps, one random pair (z_0, z_1) per row."""
     from .. import backend
-    ends = _noise(cfg, 2 * rows, seed).reshape(rows, 2, cfg.noise_dim)              # (R, 2, Z)
+    ends = variant.sample_noise(backend.rng(seed), 2 * rows, cfg).reshape(rows, 2, cfg.noise_dim)   # (R, 2, Z)
     t = backend.xp.linspace(0, 1, cols, dtype=ends.dtype)[None, :, None]            # (1, C, 1)
     return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(rows * cols, cfg.noise_dim)
 
 
-def _noise(cfg, n, seed):
-    from .. import backend
-    from ..gans import gan
-    return gan.sample_noise(backend.rng(seed), n, cfg)
-
-
 def cmd_evaluate(args):
-    from ..gans import gan
+    from .. import gans
     from ..files import data
     from ..evaluation import classifier, parzen, scores
     from . import train
     names = scores.parse(args.metrics)                 # before anything slow: a typo should cost nothing
     G, cfg = train.load_generator(args.checkpoint)
+    variant = gans.of(cfg)
     need_net = any(n != "parzen" for n in names)
     splits = classifier.mnist_with_labels(args.data) if need_net else data.mnist_splits(args.data)
     net = _scoring_classifier(args, splits) if need_net else None
-    samples = gan.sample_images(G, cfg, args.samples, args.seed)                    # (samples, 784)
+    samples = variant.sample_images(G, cfg, args.samples, args.seed)                # (samples, 784)
     start = time.perf_counter()
     fixed_sigma = "parzen" in names and args.sigma is not None          # the protocol, but σ given
     found = scores.Scorer(splits, net).score(samples, [n for n in names if n != "parzen" or not fixed_sigma])
@@ -333,9 +377,21 @@ def cmd_evaluate(args):
     else:
         print(scores.table([(f"{Path(args.checkpoint).name} ({len(samples):,} samples)", found)], names))
         print(f"[{seconds:.1f} s; {scores.AGAINST}]")
+    if variant.CONDITIONAL and net is not None:
+        print(class_accuracy_line(net, samples, variant.evaluation_labels(len(samples))))
     if "parzen" in names:
-        print(f"Table 1 row: | GAN (minigan, {Path(args.checkpoint).name}) | {res.mean:.0f} ± {res.se:.0f} |")
+        print(f"Table 1 row: | {variant.MODEL.upper()} (minigan, {Path(args.checkpoint).name}) | "
+              f"{res.mean:.0f} ± {res.se:.0f} |")
     return 0
+
+
+def class_accuracy_line(net, samples, labels):
+    """'class accuracy: …': the share of samples asked to be digit d that the classifier calls d,
+    over all samples and per digit (a conditional G's own score; its paper has no such number)."""
+    from ..evaluation import classifier
+    acc, per_digit = classifier.class_accuracy(net, samples, labels)
+    digits = ", ".join(f"{d}: {100 * a:.0f}%" for d, a in enumerate(per_digit))
+    return f"class accuracy: {100 * acc:.1f}% of the samples are the digit they were asked for ({digits})"
 
 
 def _scoring_classifier(args, splits):
@@ -392,7 +448,8 @@ def _choose_backend(flag):
 
 def main(argv=None):
     # Parsing comes first and needs no backend, so --help works whatever the environment says.
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(peek_model(argv)).parse_args(argv)
     try:
         _choose_backend(args.backend)
         return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,

@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy
 
 from .. import backend
-from ..gans import gan
+from .. import gans
 from ..files import checkpoint
 from ..evaluation import parzen
 from . import plots
 from ..files.atomic import atomic_write, remove_stale_temporaries
-from ..optim import SGD, Adam, ExponentialDecay, LinearMomentum
+from ..optim import SGD, Adam
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
            "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid"]
@@ -86,7 +86,13 @@ def _deferred_interrupt():
 
 
 class Trainer:
-    """Owns G, D, their optimizers and all state needed to stop and resume."""
+    """Owns G, D, their optimizers and all state needed to stop and resume, for any GAN variant.
+
+    What is particular to a variant (its networks, optimizers, schedules, noise and step) comes
+    from its module in minigan/gans/, found from the type of ``cfg`` (``gans.of``); this class
+    is the same for all of them. To the variant's ``train_step`` it is ``t``: the players
+    G, D, opt_g, opt_d, the config, and the two draws ``next_batch()`` and ``noise()``.
+    """
 
     def __init__(self, cfg, data, out=None, scorer=None):
         """``scorer``: a ``scores.Scorer`` (with the MNIST classifier), needed for cfg.scores = 'parzen,is,fid'."""
@@ -96,21 +102,20 @@ class Trainer:
                              "scorer=scores.Scorer(splits, classifier.load_or_train())")
         self.scorer = scorer
         self.out = Path(out) if out else None
+        self.variant = variant = gans.of(cfg)
         self.train_x = backend.asarray(data["train"][:cfg.n_train])       # (N, 784) on the device
+        if variant.CONDITIONAL:                                            # (N, C) one-hot labels
+            if "train_labels" not in data:
+                raise ValueError(f"--model {variant.MODEL} is conditional: its data needs 'train_labels'")
+            self.train_y = variant.one_hot(data["train_labels"][:cfg.n_train])
         self.valid, self.test = data.get("valid"), data.get("test")
-        bias = gan.sigmoid_bias_from_marginals(data["train"][:cfg.n_train], cfg.g_bias_clip)
-        self.G = gan.paper_generator(cfg, rng=[cfg.seed, 1], output_bias=bias)
-        self.D = gan.paper_discriminator(cfg, rng=[cfg.seed, 2])
-        make = (lambda net: SGD(net.params_and_grads, cfg.lr, cfg.momentum)) if cfg.optimizer == "sgd" \
-            else (lambda net: Adam(net.params_and_grads, cfg.lr))
-        self.opt_g, self.opt_d = make(self.G), make(self.D)
-        self.g_loss = gan.generator_loss(cfg.g_objective)                       # G's objective
-        self.lr_at = ExponentialDecay(cfg.lr, cfg.lr_decay, cfg.min_lr)
-        self.mu_at = LinearMomentum(cfg.momentum, cfg.final_momentum, cfg.momentum_start, cfg.momentum_saturate)
+        self.G, self.D = variant.networks(cfg, data["train"][:cfg.n_train])
+        self.opt_g, self.opt_d = variant.optimizers(cfg, self.G, self.D)
+        self.lr_at, self.mu_at = variant.schedules(cfg)                       # η(step), μ(epoch) or None
         self.host_rng = numpy.random.default_rng([cfg.seed, 3])                  # data order
         self.rng = backend.rng(cfg.seed * 1000 + 4)                              # z and dropout masks
+        self.G.set_rng(self.rng)                                                 # (the original G has no dropout)
         self.D.set_rng(self.rng)
-        self.fixed_z = gan.sample_noise(backend.rng(cfg.seed * 1000 + 5), 100, cfg)   # for sample grids
         self.n_batches = cfg.n_train // cfg.batch_size                           # minibatches per epoch
         self.step = self.batches = 0
         self.perm = None
@@ -130,20 +135,24 @@ class Trainer:
         return self.batches // self.n_batches
 
     def next_batch(self):
-        """The next minibatch x (B, 784) of the epoch's shuffled order."""
+        """The next minibatch x (B, 784) of the epoch's shuffled order; (x, y) with y (B, C) one-hot
+        labels for a conditional variant."""
         pos = self.batches % self.n_batches
         if pos == 0 or self.perm is None:
             self.perm = self.host_rng.permutation(self.cfg.n_train)
         B = self.cfg.batch_size
         idx = backend.asarray(self.perm[pos * B:(pos + 1) * B])
         self.batches += 1
+        if self.variant.CONDITIONAL:
+            return self.train_x[idx], self.train_y[idx]
         return self.train_x[idx]
 
     def noise(self):
-        return gan.sample_noise(self.rng, self.cfg.batch_size, self.cfg)
+        return self.variant.sample_noise(self.rng, self.cfg.batch_size, self.cfg)
 
     def _set_schedules(self):
-        lr, mu = self.lr_at(self.step), self.mu_at(self.epoch + 1)   # epochs counted from 1, as pylearn2
+        lr = self.lr_at(self.step)
+        mu = self.mu_at(self.epoch + 1) if self.mu_at else None       # epochs counted from 1, as pylearn2
         for opt in (self.opt_g, self.opt_d):
             opt.lr = lr
             if isinstance(opt, SGD):
@@ -154,13 +163,7 @@ class Trainer:
     def train_step(self):
         self._set_schedules()
         cfg = self.cfg
-        if cfg.update == "released":
-            stats = gan.released_step(self.G, self.D, self.next_batch(), self.noise(),
-                                      self.opt_g, self.opt_d, self.g_loss)
-        else:
-            xs, zs = zip(*[(self.next_batch(), self.noise()) for _ in range(cfg.k)])
-            stats = gan.algorithm1_step(self.G, self.D, xs, zs, self.noise(), self.opt_g, self.opt_d,
-                                        self.g_loss)
+        stats = self.variant.train_step(self)          # the variant's algorithm, on this trainer's draws
         self.step += 1
         for key in SUMS:          # stays on the device: no sync per step
             # The epoch's first statistic starts its sum, so the sum keeps the statistic's own
@@ -168,7 +171,7 @@ class Trainer:
             # a resume, where 0.0 was reloaded as a float64 array, and round differently.
             self.sums[key] = stats[key] if key not in self.sums else self.sums[key] + stats[key]
         self.sums_n += 1
-        self.sums_seen += cfg.batch_size * (cfg.k if cfg.update == "algorithm1" else 1)
+        self.sums_seen += cfg.batch_size * self.variant.batches_per_step(cfg)
         return stats
 
     def _reset_epoch_stats(self):
@@ -225,8 +228,14 @@ class Trainer:
 
     def evaluation_samples(self, n_samples=None, seed=None):
         """The samples an evaluation scores (its own seed per epoch: 10⁶ + epoch, far from the run's)."""
-        return gan.sample_images(self.G, self.cfg, n_samples or self.cfg.parzen_samples,
-                                 seed if seed is not None else 10**6 + self.epoch)
+        return self.variant.sample_images(self.G, self.cfg, n_samples or self.cfg.parzen_samples,
+                                          seed if seed is not None else 10**6 + self.epoch)
+
+    def grid_samples(self):
+        """The 10×10 grid of samples/epoch_N.png: the same noise every epoch (seed·1000 + 5, apart
+        from the run's own streams) and, for a conditional variant, row r asking for digit r."""
+        labels = numpy.arange(100) // 10 if self.variant.CONDITIONAL else None
+        return self.variant.sample_images(self.G, self.cfg, 100, self.cfg.seed * 1000 + 5, labels)
 
     def evaluate(self):
         """Parzen (and, if cfg.scores asks, IS and FID) of one set of samples: the row's entries."""
@@ -245,7 +254,7 @@ class Trainer:
                "d_obj": self._sum("d_obj") / n, "g_obj": self._sum("g_obj") / n,
                "d_acc_real": self._sum("d_right_real") / max(self.sums_seen, 1),
                "d_acc_fake": self._sum("d_right_fake") / max(self.sums_seen, 1),
-               "lr": self.lr_at(self.step), "momentum": self.mu_at(self.epoch),
+               "lr": self.lr_at(self.step), "momentum": self.mu_at(self.epoch) if self.mu_at else "",
                "seconds": time.perf_counter() - self.epoch_started}
         is_best = False
         if cfg.parzen_every and self.epoch % cfg.parzen_every == 0 and self.valid is not None:
@@ -255,10 +264,9 @@ class Trainer:
         self.rows.append(row)
         self._reset_epoch_stats()
         if self.out:
-            plots.save_grid(backend.to_numpy(self.G.forward(self.fixed_z, train=False)),
-                            self.out / "samples" / f"epoch_{self.epoch:04d}.png")
+            plots.save_grid(self.grid_samples(), self.out / "samples" / f"epoch_{self.epoch:04d}.png")
             self.write_metrics()
-            plots.save_curves(self.rows, self.out / "curves.png")
+            plots.save_curves(self.rows, self.out / "curves.png", paper=getattr(self.variant, "PAPER_PARZEN", None))
             if self.epoch % max(cfg.checkpoint_every, 1) == 0:
                 self.save(self.out / "checkpoint.npz")
             if is_best:
@@ -338,7 +346,7 @@ class Trainer:
     def save(self, path):
         """Write the whole state to ``path`` atomically; DivergedError (and no write) if not finite."""
         self.check_finite()
-        meta = {"config": self.cfg.as_dict(), "backend": backend.name, "step": self.step,
+        meta = {"model": self.variant.MODEL, "config": self.cfg.as_dict(), "backend": backend.name, "step": self.step,
                 "batches": self.batches, "sums_n": self.sums_n, "sums_seen": self.sums_seen,
                 "host_rng": _generator_state(self.host_rng), "rng": _generator_state(self.rng),
                 "rows": self.rows, "best_valid": None if self.best_valid == -math.inf else self.best_valid}
@@ -420,10 +428,15 @@ def _check_optimizer_state(path, prefix, got, opt):
 
 
 def _config_of(path, meta):
-    """The Config stored in a checkpoint's meta; the damaged-file error if it is not one."""
+    """The Config stored in a checkpoint's meta, of the variant it names (the original GAN for a
+    checkpoint written before there were variants); the damaged-file error if it is not one."""
     checkpoint.require(path, meta, "config")
+    model = meta.get("model", gans.DEFAULT)
+    if model not in gans.VARIANTS:
+        raise checkpoint.damaged(path, f"it names the model {model!r}, which this minigan does not have "
+                                       f"({', '.join(gans.VARIANTS)})")
     try:
-        return gan.Config(**meta["config"]).validate()
+        return gans.variant(model).Config(**meta["config"]).validate()
     except (TypeError, ValueError) as err:
         raise checkpoint.damaged(path, f"its configuration is not valid: {err}") from None
 
@@ -434,7 +447,7 @@ def steps_to_do(cfg, batches_done, max_steps=None, epochs=None):
     ``max_steps``. An Algorithm 1 step draws k minibatches, a released step one."""
     epochs = cfg.epochs if epochs is None else epochs
     n_batches = cfg.n_train // cfg.batch_size                                # minibatches per epoch
-    batches_per_step = cfg.k if cfg.update == "algorithm1" else 1
+    batches_per_step = gans.of(cfg).batches_per_step(cfg)
     todo = max(0, -(-(epochs * n_batches - batches_done) // batches_per_step))   # ⌈·⌉
     return todo if max_steps is None else max(0, min(todo, max_steps))
 
@@ -483,9 +496,11 @@ def write_report(trainer, path, wall):
                      f"{pz[-1]['parzen_se']:.1f} nats, σ = {pz[-1]['parzen_sigma']:.4f}")
         lines.append(f"best-on-validation Parzen (epoch {best['epoch']}): {best['parzen_test']:.1f} ± "
                      f"{best['parzen_se']:.1f} nats, σ = {best['parzen_sigma']:.4f}")
-        reached = time_to_nats(rows, parzen.PAPER_NATS)
-        lines.append(f"time to the paper's {parzen.PAPER_NATS:g} nats: " + (
-            f"epoch {reached[0]}, {reached[1] / 3600:.2f} h of training" if reached else "not reached yet"))
+        nats = getattr(trainer.variant, "PAPER_NATS", None)
+        reached = time_to_nats(rows, nats) if nats else None
+        if nats:
+            lines.append(f"time to the paper's {nats:g} nats: " + (
+                f"epoch {reached[0]}, {reached[1] / 3600:.2f} h of training" if reached else "not reached yet"))
     with atomic_write(path) as tmp:            # makes the folder if no epoch has made it yet
         Path(tmp).write_text("\n".join(lines) + "\n")
     return "\n".join(lines)
@@ -495,7 +510,7 @@ def load_generator(path):
     """G with the parameters of a checkpoint, and the Config it was trained with."""
     arrays, meta = checkpoint.load(path)
     cfg = _config_of(path, meta)
-    G = gan.paper_generator(cfg)
+    G, _ = gans.of(cfg).networks(cfg, None)
     _check_shapes(path, "G", checkpoint.split(arrays, "G"), G.state_dict())
     G.load_state_dict(checkpoint.split(arrays, "G"))
     return G, cfg
