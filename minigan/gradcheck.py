@@ -139,7 +139,9 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
 
 def _reseed(layers, seed):
     for layer in layers:
-        if hasattr(layer, "rng"):
+        if hasattr(layer, "set_rng"):              # a container (Sequential, Branches): its Dropouts too
+            layer.set_rng(backend.rng(seed))
+        elif hasattr(layer, "rng"):
             layer.rng = backend.rng(seed)
 
 

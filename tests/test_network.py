@@ -8,8 +8,8 @@ from minigan import backend, gradcheck
 from minigan.gans.gan import Config, paper_discriminator, paper_generator
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from minigan.losses import NonSaturatingGeneratorLoss
-from minigan.network import Sequential
-from minigan.testing import SETTINGS, TOL
+from minigan.network import Branches, Sequential
+from minigan.testing import SETTINGS, TOL, check_layer_properties, smooth_batches
 
 
 def small_gan(seed):
@@ -120,3 +120,62 @@ def test_backward_stops_at_the_lowest_layer_with_params(xp):
     assert calls == [True, False]
     assert all(numpy.array_equal(a, backend.to_numpy(b)) for a, (_, b) in zip(full, net.params_and_grads()))
     assert net.backward(dy, param_grads=False, input_grad=False) is None and calls == [True, False]
+
+
+# ----- Branches: layers side by side ------------------------------------------------------
+
+def two_branches(seed, dropout=False):
+    """A Branches of the conditional GAN's shape, small: Dense on 3 columns, Maxout on 2."""
+    left = [Dropout(0.8)] if dropout else []
+    return Branches(z=(3, Sequential(left + [Dense(3, 4, 1.0, seed, "float64")])),
+                    y=(2, Sequential([Maxout(2, 2, 3, 1.0, seed + 1, "float64")])))
+
+
+@SETTINGS
+@given(x=smooth_batches(width=5, max_rows=6), seed=st.integers(0, 2**16), dropout=st.booleans())
+def test_branches_gradients(xp, x, seed, dropout):
+    """∂L/∂x and every ∂L/∂θ of a Branches, through the testing kit users apply to their layers
+    (a Dropout inside a branch is reseeded like any other)."""
+    layer = two_branches(seed, dropout)
+    assume(gradcheck.network_kink_distance(layer.nets[1], xp.asarray(x[:, 3:])) > 1e-4)
+    check_layer_properties(layer, x)
+
+
+def test_hand_worked_branches(xp):
+    """Two 1-wide Dense branches: h = [2·x_1 + 1, −x_2], so for dy = [3, 5]:
+    ∂L/∂x = [3·2, 5·(−1)] = [6, −5], ∂L/∂W_z = x_1·3, ∂L/∂b_z = 3, ∂L/∂W_y = x_2·5."""
+    z, y = Dense(1, 1, dtype="float64"), Dense(1, 1, dtype="float64")
+    z.params["W"][...], z.params["b"][...], y.params["W"][...] = 2.0, 1.0, -1.0
+    layer = Branches(z=(1, Sequential([z])), y=(1, Sequential([y])))
+    h = layer.forward(xp.asarray([[0.5, 4.0]]))
+    assert backend.to_numpy(h).tolist() == [[2.0, -4.0]]                 # [2·0.5 + 1, −4]
+    dx = layer.backward(xp.asarray([[3.0, 5.0]]))
+    assert backend.to_numpy(dx).tolist() == [[6.0, -5.0]]
+    grads = {k: backend.to_numpy(g).tolist() for k, g in layer.grads.items()}
+    assert grads == {"z.0.W": [[1.5]], "z.0.b": [3.0], "y.0.W": [[20.0]], "y.0.b": [5.0]}
+
+
+def test_branches_in_a_sequential_name_and_reseed_their_parts():
+    net = Sequential([two_branches(0, dropout=True), ReLU(), Dense(6, 1, 1.0, 2, "float64")])
+    assert [name for name, *_ in net.named_params()] == ["0.z.1.W", "0.z.1.b", "0.y.0.W", "0.y.0.b", "2.W", "2.b"]
+    gen = backend.rng(5)
+    net.set_rng(gen)
+    assert net.layers[0].nets[0].layers[0].rng is gen                    # the Dropout inside branch z
+    state = {k: v.copy() for k, v in net.state_dict().items()}
+    other = Sequential([two_branches(9, dropout=True), ReLU(), Dense(6, 1, 1.0, 3, "float64")])
+    other.load_state_dict(state)
+    x = backend.asarray(numpy.random.default_rng(0).uniform(-1, 1, (4, 5)))
+    assert numpy.array_equal(backend.to_numpy(net.forward(x, train=False)), backend.to_numpy(other.forward(x, train=False)))
+
+
+def test_branches_refuse_wrong_widths():
+    layer = two_branches(0)
+    with pytest.raises(ValueError, match=r"expected input of shape \(B, 5\) \(3 \+ 2\)"):
+        layer.forward(backend.asarray(numpy.zeros((2, 4))))
+    with pytest.raises(RuntimeError, match="before forward"):
+        two_branches(0).backward(backend.asarray(numpy.zeros((2, 6))))
+    layer.forward(backend.asarray(numpy.zeros((2, 5))))
+    with pytest.raises(ValueError, match="width 6"):
+        layer.backward(backend.asarray(numpy.zeros((2, 5))))
+    with pytest.raises(ValueError, match="at least one branch"):
+        Branches()

@@ -381,3 +381,95 @@ def test_default_run_records_no_is_or_fid(splits, tmp_path):
     assert row["parzen_test"] and row["is_mean"] == row["is_std"] == row["fid"] == ""
     import matplotlib.pyplot as plt
     assert plt.imread(tmp_path / "curves.png").shape[1] == 13 * 80
+
+
+# ----- the run and the checkpoints of minigan before GAN variants (commit f76f1fe) --------------
+# tests/data/make_v0_checkpoint.py, run on that commit's code (taken from git), trains the same
+# runs; today's code must give G and D to the bit. Bits depend on the machine (BLAS kernels and
+# thread counts sum in other orders), so both run here, side by side, rather than against numbers
+# recorded elsewhere. tests/data/v0_checkpoint.npz was written by that script on f76f1fe.
+V0_COMMIT = "f76f1fe96f80231bf4ab119f99c3be33a6e46cc5"
+V0 = Path(__file__).parent / "data" / "v0_checkpoint.npz"
+V0_TINY = dict(noise_dim=4, g_hidden=8, d_units=3, d_pieces=2, batch_size=10, n_train=50,
+               parzen_every=1, parzen_samples=20, epochs=3)
+
+
+def v0_data():
+    """The synthetic images of make_v0_checkpoint.py (seed 2014)."""
+    rng = numpy.random.default_rng(2014)
+    return {"train": rng.random((60, 784), dtype=numpy.float32),
+            "valid": rng.random((30, 784), dtype=numpy.float32),
+            "test": rng.random((30, 784), dtype=numpy.float32)}
+
+
+def digests(trainer):
+    import hashlib
+    out = []
+    for net in (trainer.G, trainer.D):
+        h = hashlib.sha256()
+        for name, p in sorted(net.state_dict().items()):
+            h.update(name.encode())
+            h.update(numpy.ascontiguousarray(backend.to_numpy(p)).tobytes())
+        out.append(h.hexdigest())
+    return out
+
+
+def run_v0(tmp_path, mnist=None):
+    """The digests that f76f1fe's code prints (make_v0_checkpoint.py), on this machine."""
+    import json
+    root = Path(__file__).resolve().parents[1]
+    old = tmp_path / "v0"
+    old.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(root), "archive", V0_COMMIT, "minigan"],
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"commit {V0_COMMIT[:7]} is not in this clone's git history (a shallow clone?)")
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    env = {**os.environ, "PYTHONPATH": str(old), "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "")}
+    env = {k: v for k, v in env.items() if v != ""}
+    done = subprocess.run([sys.executable, str(root / "tests" / "data" / "make_v0_checkpoint.py"), str(tmp_path),
+                           *([mnist] if mnist else [])], env=env, cwd=str(old), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_original_run_is_bit_for_bit_that_of_the_code_before_variants(tmp_path):
+    before = run_v0(tmp_path)
+    t = train.Trainer(gan.Config(**V0_TINY), v0_data(), tmp_path / "today")
+    t.train(max_steps=7, progress=False)
+    assert digests(t) == before["tiny, 7 steps"]
+    t.train(max_steps=8, progress=False)
+    assert digests(t) == before["tiny, 15 steps"]
+
+
+@pytest.mark.slow
+def test_the_paper_run_is_bit_for_bit_that_of_the_code_before_variants(mnist_dir, tmp_path):
+    """minigan train with no flag: the paper's setup, its first 3 steps on MNIST, unchanged."""
+    before = run_v0(tmp_path, mnist_dir)
+    t = train.Trainer(gan.Config(), data.mnist_splits(mnist_dir, download=False))
+    t.train(max_steps=3, progress=False)
+    assert digests(t) == before["paper, 3 steps"]
+
+
+def test_a_checkpoint_of_the_code_before_variants_loads_and_resumes_exactly(tmp_path):
+    """v0_checkpoint.npz (mid-epoch, no 'model' in its meta) is the original GAN's; resumed for
+    the 8 steps left, it ends where the uninterrupted run of f76f1fe's code ends."""
+    import shutil
+    before = run_v0(tmp_path)
+    assert train.config_from_checkpoint(V0) == gan.Config(**V0_TINY)
+    G, config = train.load_generator(V0)
+    assert gan.sample_images(G, config, 5, seed=0).shape == (5, 784)
+    shutil.copy(V0, tmp_path / "checkpoint.npz")
+    t = train.Trainer(gan.Config(**V0_TINY), v0_data(), tmp_path)
+    t.load(tmp_path / "checkpoint.npz")
+    t.train(max_steps=8, progress=False)
+    assert digests(t) == before["tiny, 15 steps"]
+
+
+def test_cli_evaluates_and_samples_a_checkpoint_of_the_code_before_variants(mnist_dir, tmp_path, capsys):
+    from minigan.program import cli
+    assert cli.main(["evaluate", str(V0), "--data", mnist_dir, "--samples", "200"]) == 0
+    assert "Table 1 row: | GAN (minigan, v0_checkpoint.npz) |" in capsys.readouterr().out
+    assert cli.main(["sample", str(V0), "--data", mnist_dir, "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file()

@@ -392,6 +392,7 @@ class Trainer:
         self.sums = {k: backend.asarray(v) for k, v in sums.items()} if sums_n else {}
         self.perm = perm
         self.host_rng, self.rng = host_rng, rng
+        self.G.set_rng(self.rng)
         self.D.set_rng(self.rng)
         self.rows, self.best_valid = rows, best_valid
         return meta
