@@ -156,3 +156,20 @@ def test_trainer_refuses_data_without_labels():
     del data["train_labels"]
     with pytest.raises(ValueError, match="conditional: its data needs 'train_labels'"):
         train.Trainer(cgan.Config(**TINY), data)
+
+
+def test_d_label_none_hides_the_label_from_d(xp):
+    """The ablation: D is shown zeros, so its y-branch weights get exactly no gradient (xᵀ dz with x = 0)."""
+    cfg, G, D = small(d_label="none")
+    rng = numpy.random.default_rng(0)
+
+    class T:                                 # what the trainer hands a step
+        pass
+    t = T()
+    t.G, t.D, t.opt_g, t.opt_d, t.cfg = G, D, NoStep(), NoStep(), cfg
+    t.next_batch = lambda: (xp.asarray(rng.random((4, 784))), xp.asarray(numpy.eye(10)[[1, 2, 3, 4]]))
+    t.noise = lambda: xp.asarray(rng.random((4, 3)))
+    cgan.train_step(t)
+    y_branch = D.layers[0].nets[1].layers[0]
+    assert float(abs(y_branch.grads["W"]).max()) == 0.0
+    assert float(abs(D.layers[0].nets[0].layers[1].grads["W"]).max()) > 0      # the image branch learns

@@ -423,3 +423,62 @@ def test_evaluate_trains_the_cached_classifier_on_first_use_only(mnist_dir, tmp_
     assert (tmp_path / "cache" / "minigan" / "classifier" / "classifier.npz").is_file()
     assert cli.main(argv) == 0
     assert "training the MNIST classifier" not in capsys.readouterr().err  # read from the cache
+
+
+# ----- issue 20: --model, the conditional GAN's sample and evaluate ----------------------------
+
+CGAN_TINY = ["--model", "cgan", "--g-z-hidden", "4", "--g-y-hidden", "5", "--g-hidden", "6", "--d-x-units", "3",
+             "--d-y-units", "2", "--d-units", "3", "--n-train", "300"]
+
+
+def test_model_cgan_trains_samples_the_class_grid_and_evaluates_class_accuracy(mnist_dir, tmp_path, capsys):
+    out, clf = tmp_path / "run", tmp_path / "clf.npz"
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--no-progress", *CGAN_TINY,
+                     "--max-steps", "4", "--parzen-every", "1", "--parzen-samples", "100"]) == 0
+    assert "time to the paper's 132 nats" in capsys.readouterr().out
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--data", mnist_dir, "--out", str(tmp_path / "grid.png")]) == 0
+    assert "10×5 samples, row r asked to be digit r" in capsys.readouterr().out
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--digit", "7", "--no-nearest", "--out",
+                     str(tmp_path / "sevens.png")]) == 0
+    assert "6×5 samples, every one asked to be a 7" in capsys.readouterr().out
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(clf), *QUIET_CLASSIFIER, "--no-reference"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "200",
+                     "--metrics", "parzen,is", "--classifier", str(clf)]) == 0
+    said = capsys.readouterr().out
+    assert "class accuracy: " in said and "% of the samples are the digit they were asked for (0: " in said
+    assert "Table 1 row: | CGAN (minigan, checkpoint.npz) | " in said
+    # Resuming keeps the model; another --model is refused in one line.
+    assert cli.main(["train", "--out", str(out), "--resume", "--model", "gan", "--data", mnist_dir]) == 1
+    assert "is a run of --model cgan, not gan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message, status", [
+    (["train", "--model", "wgan"], "argument --model: invalid choice: 'wgan'", 2),
+    (["train", "--model", "cgan", "--k", "2"], "unrecognized arguments: --k 2", 2),
+    (["train", "--model", "cgan", "--g-keep", "0"], "g_keep must be in (0, 1]", 1),
+])
+def test_model_errors_are_one_line_before_any_work(argv, message, status, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        got = cli.main(argv)
+    except SystemExit as stop:              # the parser's own errors
+        got = stop.code
+    err = capsys.readouterr().err
+    assert got == status and message in err and err.count("\n") == 1 and not any(tmp_path.iterdir())
+
+
+def test_model_help_lists_that_models_flags(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--model", "cgan", "--help"])
+    text = capsys.readouterr().out
+    assert "--g-y-hidden" in text and "Mirza & Osindero" in text and "--k " not in text
+
+
+def test_digit_on_an_unconditional_checkpoint_is_one_line(tmp_path, capsys):
+    from pathlib import Path
+    v0 = Path(__file__).parent / "data" / "v0_checkpoint.npz"
+    assert cli.main(["sample", str(v0), "--digit", "3", "--out", str(tmp_path / "s.png")]) == 1
+    err = capsys.readouterr().err
+    assert "--digit needs a conditional model" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.png").exists()

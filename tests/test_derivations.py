@@ -27,7 +27,8 @@ PACKAGE = ROOT / "minigan"
 
 REQUIRED_SECTIONS = [
     "Notation", "Dense", "ReLU", "Sigmoid", "Maxout", "Dropout", "BCE on probabilities",
-    "BCE on logits", "Generator objectives", "Sequential", "The GAN step", "Momentum SGD",
+    "BCE on logits", "Generator objectives", "Sequential", "Branches", "The GAN step",
+    "The conditional GAN", "Momentum SGD",
     "Schedules", "Adam", "Parzen",
 ]
 

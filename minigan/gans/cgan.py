@@ -74,6 +74,8 @@ class Config:
     momentum_start: int = param(1, "epoch at which μ starts rising (paper silent; the original GAN's)")
     momentum_saturate: int = param(250, "epoch at which μ reaches final_momentum (paper silent; the original GAN's)")
     g_objective: str = param("nonsaturating", "'nonsaturating' (−log D(G(z|y)|y)) or 'minimax'")
+    d_label: str = param("y", "what D is shown of the label: 'y' (the paper's) or 'none' (zeros: an ablation, "
+                              "not the paper's, that shows what breaks when D cannot check the digit)")
     # bookkeeping
     seed: int = param(0, "seeds initialisation, data order, noise and dropout")
     epochs: int = param(600, "passes over the training images (η reaches its floor after 576; the paper "
@@ -83,7 +85,8 @@ class Config:
     scores: str = param("parzen", "what each evaluation records: 'parzen' or 'parzen,is,fid' (see docs/metrics.md)")
     checkpoint_every: int = param(1, "epochs between checkpoints")
 
-    CHOICES = {"g_objective": tuple(gan.GENERATOR_LOSSES), "scores": ("parzen", "parzen,is,fid")}
+    CHOICES = {"g_objective": tuple(gan.GENERATOR_LOSSES), "d_label": ("y", "none"),
+               "scores": ("parzen", "parzen,is,fid")}
     COUNTS = ("noise_dim", "g_z_hidden", "g_y_hidden", "g_hidden", "d_x_units", "d_x_pieces", "d_y_units",
               "d_y_pieces", "d_units", "d_pieces", "parzen_samples")
 
@@ -215,20 +218,23 @@ def batches_per_step(cfg):
     return 1
 
 
-def conditional_step(G, D, x, y, z, opt_g, opt_d, g_loss):
+def conditional_step(G, D, x, y, z, opt_g, opt_d, g_loss, y_for_d=None):
     """One joint update, as the original's released step, with y on both sides.
 
     x (B, 784) real images, y (B, C) their one-hot labels, z (B, Z) noise. The generated
     images are asked to be the same digits as the real ones: y ~ p_data(y) for both terms of V.
+    ``y_for_d``: what D is shown in place of y (default y itself; zeros for the d_label = 'none'
+    ablation, where nothing in V rewards G for drawing the digit it was asked for).
     Returns the step's statistics (0-d arrays), as ``gan.released_step``.
     Derivation: docs/derivations.md#the-conditional-gan
     """
     xp, B, P = backend.xp, x.shape[0], x.shape[1]
+    y_d = y if y_for_d is None else y_for_d                        # (B, C) the label D sees
     # 1. Generate: s = G(z | y), one image for each label of the real minibatch.
     s = G.forward(generator_input(z, y))                          # (B, 784)
     # 2. D scores each image with its label, real and generated in one pass: [x, y; s, y].
-    a = D.forward(xp.concatenate([xp.concatenate([x, y], axis=1),
-                                  xp.concatenate([s, y], axis=1)]))   # (2B, 1)
+    a = D.forward(xp.concatenate([xp.concatenate([x, y_d], axis=1),
+                                  xp.concatenate([s, y_d], axis=1)]))   # (2B, 1)
     # 3. Both objectives from this pass, as in the original: d_obj = ½ [BCE(D(x|y), 1) + BCE(D(s|y), 0)].
     d_obj, da = discriminator_objective(a)                         # da (2B, 1)
     g_obj = g_loss.forward(a[B:])
@@ -249,5 +255,6 @@ def conditional_step(G, D, x, y, z, opt_g, opt_d, g_loss):
 def train_step(t):
     """The trainer's step: ``t`` hands over G, D, opt_g, opt_d, cfg and the draws next_batch() -> (x, y), noise()."""
     x, y = t.next_batch()
-    return conditional_step(t.G, t.D, x, y, t.noise(), t.opt_g, t.opt_d, generator_loss(t.cfg.g_objective))
+    y_for_d = backend.xp.zeros_like(y) if t.cfg.d_label == "none" else None
+    return conditional_step(t.G, t.D, x, y, t.noise(), t.opt_g, t.opt_d, generator_loss(t.cfg.g_objective), y_for_d)
 
