@@ -15,8 +15,8 @@ EXAMPLES = ROOT / "examples"
 FIGURES = ROOT / "docs" / "figures"
 WRITES = {"toy_1d": ["toy_1d.png", "toy_1d.gif"], "optimal_d": ["optimal_d.png"],
           "ring_2d": ["ring_2d.png"], "saturation": ["saturation.png"],
-          "metrics_disagree": ["metrics_disagree.png", "metrics_disagree.csv"]}
-NEEDS_MNIST = ("saturation", "metrics_disagree")
+          "metrics_disagree": ["metrics_disagree.png", "metrics_disagree.csv"], "conditional": ["conditional.png"]}
+NEEDS_MNIST = ("saturation", "metrics_disagree", "conditional")
 
 
 def load_example(name):
@@ -249,3 +249,20 @@ def test_metrics_disagree_bad_input_is_one_line_before_any_work(argv, words, mni
     assert lines[0].startswith("metrics_disagree.py: error: ")
     assert not (tmp_path / "out").exists()                                  # nothing written,
     assert not (tmp_path / "cache" / "minigan").exists()                    # no classifier trained
+
+
+def test_conditional_prints_the_class_accuracy_of_each_run(tmp_path, mnist_dir, capsys):
+    run_example("conditional", "--fast", "--data", mnist_dir, "--out", str(tmp_path))
+    out = capsys.readouterr().out
+    assert "| D sees y | " in out and "| D blind to y | " in out
+    assert "finds the image's own digit the most real of the 10 labels" in out
+    assert (tmp_path / "conditional.png").stat().st_size > 1000
+
+
+def test_conditional_refuses_an_unconditional_checkpoint_in_one_line(tmp_path, mnist_dir):
+    v0 = Path(__file__).parent / "data" / "v0_checkpoint.npz"
+    script = subprocess.run([sys.executable, str(EXAMPLES / "conditional.py"), str(v0), "--data", mnist_dir,
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, MPLBACKEND="Agg"))
+    assert script.returncode != 0 and "is a run of --model gan; give a run of --model cgan" in script.stderr
+    assert script.stderr.count("\n") == 1 and not any(tmp_path.iterdir())
