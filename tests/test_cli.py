@@ -448,7 +448,10 @@ def test_model_cgan_trains_samples_the_class_grid_and_evaluates_class_accuracy(m
     said = capsys.readouterr().out
     assert "class accuracy: " in said and "% of the samples are the digit they were asked for (0: " in said
     assert "Table 1 row: | CGAN (minigan, checkpoint.npz) | " in said
-    # Resuming keeps the model; another --model is refused in one line.
+    # Resuming keeps the model, and takes its flags without --model; another --model is refused in one line.
+    assert cli.main(["train", "--out", str(out), "--resume", "--data", mnist_dir, "--no-progress",
+                     "--max-steps", "1", "--g-y-hidden", "6"]) == 1
+    assert "cannot change g_y_hidden" in capsys.readouterr().err
     assert cli.main(["train", "--out", str(out), "--resume", "--model", "gan", "--data", mnist_dir]) == 1
     assert "is a run of --model cgan, not gan" in capsys.readouterr().err
 

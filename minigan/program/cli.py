@@ -93,12 +93,32 @@ def peek_model(argv):
     """
     from .. import gans
     argv = list(argv)
-    for i, arg in enumerate(argv):
-        if arg == "--model" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--model="):
-            return arg.split("=", 1)[1]
+    given = _flag_value(argv, "--model")
+    if given is not None:
+        return given
+    if argv[:1] == ["train"] and "--resume" in argv:      # the run's own model, so its flags parse
+        return _model_of_run(Path(_flag_value(argv, "--out") or "runs/mnist") / "checkpoint.npz")
     return gans.DEFAULT
+
+
+def _flag_value(argv, flag):
+    """The value given to ``flag`` in argv (``--flag V`` or ``--flag=V``), else None."""
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _model_of_run(ckpt):
+    """The model a checkpoint names; the default when it cannot be read (the command then says why)."""
+    from .. import gans
+    from ..files import checkpoint
+    try:
+        return checkpoint.load(ckpt)[1].get("model", gans.DEFAULT)
+    except (OSError, RuntimeError, ValueError, AttributeError):
+        return gans.DEFAULT
 
 
 def build_parser(model=None):
