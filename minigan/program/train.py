@@ -1,14 +1,16 @@
-"""The training loop: data order, schedules, metrics, figures, checkpoints and resume.
+"""The one training loop: data order, schedules, metrics, figures, checkpoints and resume.
 
-The step itself lives in ``gan`` (it reads like the algorithm); this module is
-the bookkeeping around it. What it writes into the output folder:
+It serves every GAN variant. The step itself lives in the variant's module in minigan/gans/
+(``gan.released_step``, ``cgan.conditional_step``: each reads like its paper's algorithm);
+this module is the bookkeeping around it (docs/variants.md). What it writes into the output folder:
 
     checkpoint.npz       latest state (parameters, optimizer, counters, RNG states)
     best.npz             the state with the best validation Parzen score so far
     metrics.csv          one row per epoch: objectives, D's accuracy, η, μ, Parzen
                          (and IS and FID with cfg.scores = 'parzen,is,fid')
     curves.png           the same as plots
-    samples/epoch_N.png  a 10×10 grid of G(z) for fixed z, every epoch
+    samples/epoch_N.png  a 10×10 grid of G(z) for fixed z, every epoch (row r: digit r for a
+                         conditional variant)
     report.txt           a short report, written whenever train() ends (also on Ctrl-C),
                          but for a run that diverged
 
