@@ -191,7 +191,8 @@ def build_parser(model=None):
                    help="comma-separated scores: parzen (the paper's), is (Inception Score), fid "
                    "(Fréchet distance to the training images), pr (precision and recall), or all; "
                    "is, fid and pr use minigan's MNIST classifier, trained on first use "
-                   "(see minigan classifier) (default: parzen)")
+                   "(see minigan classifier); with any of them a conditional model also gets its class accuracy, "
+                   "the share of samples the classifier calls the digit they were asked for (default: parzen)")
     e.add_argument("--classifier", metavar="FILE", default=None,
                    help="a classifier written by minigan classifier --out FILE, instead of the cached one")
     e.add_argument("--no-progress", action="store_true", help="no progress bar if the classifier is trained")
