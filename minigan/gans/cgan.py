@@ -107,8 +107,8 @@ def generator(cfg, rng=1, output_bias=None, dtype="float32"):
 
     The paper gives the layers and "dropout 0.5 on G"; it is silent on where. Here it sits on
     the inputs of the two layers above the join, as the original D's dropout sits on the inputs
-    of its upper layers: dropping entries of z or of the one-hot y itself would hide from G
-    which digit it is asked for.
+    of its upper layers: dropping entries of the one-hot y itself would hide from G which digit
+    it is asked for. Samples keep this dropout on (``generate`` says why).
     """
     rng = numpy.random.default_rng(rng)
     r, h = cfg.g_irange, cfg.g_hidden
