@@ -91,3 +91,18 @@ def test_no_import_cycles():
 def test_the_reader_finds_the_layers_the_page_names():
     assert graph()["program.train"] >= {"gans", "files.checkpoint", "evaluation.parzen"}
     assert "network" in graph()["gans.cgan"] and "gans.gan" in graph()["gans.cgan"]
+
+
+def test_setup_cfg_installs_every_subpackage_and_the_dependencies():
+    """setup.cfg names the subfolders (packages = find:) and keeps install_requires in [options]:
+    a section put between them once moved install_requires out, and a fresh install lacked numpy."""
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(PACKAGE.parent / "setup.cfg", encoding="utf-8")
+    assert cfg["options"]["packages"].strip() == "find:"
+    assert {"numpy", "matplotlib", "tqdm"} <= {line.split(">")[0].split("=")[0].strip()
+                                                 for line in cfg["options"]["install_requires"].split("\n") if line.strip()}
+    include = cfg["options.packages.find"]["include"]
+    assert "minigan.*" in include
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert folders == {"gans", "files", "evaluation", "program"}
