@@ -3,7 +3,7 @@
 A variant is a module of this package that provides, under these names:
 
     MODEL, PAPER, CONDITIONAL   its --model spelling, its paper, whether G and D see a label y
-    PAPER_NATS                  the paper's Parzen log-likelihood on MNIST (Table 1), if it has one
+    PAPER_NATS, PAPER_SE        the paper's Parzen log-likelihood on MNIST (Table 1) and its ± (None if it has none)
     Config                      a dataclass of the paper's defaults, one help per field, validate(), as_dict()
     networks(cfg, images)       (G, D), built from the seed in cfg
     optimizers(cfg, G, D)       (opt_g, opt_d)

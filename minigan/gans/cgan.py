@@ -25,14 +25,13 @@ from ..layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from ..network import Branches, Sequential
 from ..optim import SGD
 from . import gan
-from .gan import d_accuracy, discriminator_objective, generator_loss, schedules  # noqa: F401 (schedules: the protocol's)
+from .gan import d_accuracy, discriminator_objective, generator_loss
 
 MODEL = "cgan"
 PAPER = "Mirza & Osindero (2014), Conditional Generative Adversarial Nets"
 CONDITIONAL = True
 CLASSES = 10            # MNIST's digits 0–9: y is one-hot of this length
-PAPER_NATS = 132.0      # the paper's Table 1: 132 ± 1.8 nats on the MNIST test set
-PAPER_PARZEN = "132 ± 1.8"
+PAPER_NATS, PAPER_SE = 132.0, 1.8   # the paper's Table 1: 132 ± 1.8 nats on the MNIST test set
 
 
 @dataclass
@@ -144,6 +143,11 @@ def networks(cfg, train_images):
     """(G, D) as the trainer builds them: seeds [seed, 1] and [seed, 2], as the original GAN's."""
     bias = None if train_images is None else gan.sigmoid_bias_from_marginals(train_images, cfg.g_bias_clip)
     return generator(cfg, rng=[cfg.seed, 1], output_bias=bias), discriminator(cfg, rng=[cfg.seed, 2])
+
+
+# η divided by lr_decay every step down to min_lr, μ ramped from momentum to final_momentum:
+# the original GAN's pylearn2 schedules, with the CGAN paper's numbers in cfg.
+schedules = gan.schedules
 
 
 def optimizers(cfg, G, D):

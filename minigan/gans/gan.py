@@ -34,8 +34,7 @@ from ..optim import SGD, Adam, ExponentialDecay, LinearMomentum
 MODEL = "gan"           # the --model spelling (the default)
 PAPER = "Goodfellow et al. (2014), Generative Adversarial Nets"
 CONDITIONAL = False     # G and D see no class label
-PAPER_NATS = 225.0      # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats
-PAPER_PARZEN = "225 ± 2"  # the same, as the paper prints it (drawn on curves.png)
+PAPER_NATS, PAPER_SE = 225.0, 2.0   # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats
 
 
 # The generator's objectives, by the name Config.g_objective and --g-objective use.

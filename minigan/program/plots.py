@@ -61,10 +61,10 @@ def _number(value):
     return isinstance(value, (int, float)) and value == value
 
 
-def save_curves(rows, path, paper=f"{PAPER_NATS:g} ± 2"):
+def save_curves(rows, path, paper=(PAPER_NATS, 2)):
     """Loss curves (d_obj, g_obj), D's accuracy, Parzen log-likelihood (and IS, FID) against epoch.
 
-    ``paper``: the paper's Parzen figure, as 'mean ± se' (drawn as a line at its mean), or None."""
+    ``paper``: the paper's Parzen figure (mean, ±), drawn as a line at its mean, or None."""
     ep = [r["epoch"] for r in rows]
     quality = [(r["epoch"], r["is_mean"], r["fid"]) for r in rows if _number(r.get("fid"))]
     fig, axes = plt.subplots(1, 4 if quality else 3, figsize=(17 if quality else 13, 3.6))
@@ -81,7 +81,7 @@ def save_curves(rows, path, paper=f"{PAPER_NATS:g} ± 2"):
         e, m, s = map(numpy.asarray, zip(*pz))
         axes[2].errorbar(e, m, yerr=s, marker="o", ms=3, label="test (paper protocol)")
         if paper:
-            axes[2].axhline(float(paper.split()[0]), color="gray", ls="--", lw=1, label=f"paper: {paper}")
+            axes[2].axhline(paper[0], color="gray", ls="--", lw=1, label=f"paper: {paper[0]:g} ± {paper[1]:g}")
     axes[2].set_title("Parzen log-likelihood (nats)")
     if quality:
         e, inception, fid = map(numpy.asarray, zip(*quality))

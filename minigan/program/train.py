@@ -268,7 +268,7 @@ class Trainer:
         if self.out:
             plots.save_grid(self.grid_samples(), self.out / "samples" / f"epoch_{self.epoch:04d}.png")
             self.write_metrics()
-            plots.save_curves(self.rows, self.out / "curves.png", paper=getattr(self.variant, "PAPER_PARZEN", None))
+            plots.save_curves(self.rows, self.out / "curves.png", paper=paper_figure(self.variant))
             if self.epoch % max(cfg.checkpoint_every, 1) == 0:
                 self.save(self.out / "checkpoint.npz")
             if is_best:
@@ -499,14 +499,20 @@ def write_report(trainer, path, wall):
                      f"{pz[-1]['parzen_se']:.1f} nats, σ = {pz[-1]['parzen_sigma']:.4f}")
         lines.append(f"best-on-validation Parzen (epoch {best['epoch']}): {best['parzen_test']:.1f} ± "
                      f"{best['parzen_se']:.1f} nats, σ = {best['parzen_sigma']:.4f}")
-        nats = getattr(trainer.variant, "PAPER_NATS", None)
-        reached = time_to_nats(rows, nats) if nats else None
-        if nats:
-            lines.append(f"time to the paper's {nats:g} nats: " + (
+        paper = paper_figure(trainer.variant)
+        if paper:
+            reached = time_to_nats(rows, paper[0])
+            lines.append(f"time to the paper's {paper[0]:g} nats: " + (
                 f"epoch {reached[0]}, {reached[1] / 3600:.2f} h of training" if reached else "not reached yet"))
     with atomic_write(path) as tmp:            # makes the folder if no epoch has made it yet
         Path(tmp).write_text("\n".join(lines) + "\n")
     return "\n".join(lines)
+
+
+def paper_figure(variant):
+    """(the paper's Parzen nats, its ±) for the variant, or None where its paper gives none."""
+    nats = getattr(variant, "PAPER_NATS", None)
+    return None if nats is None else (nats, variant.PAPER_SE)
 
 
 def load_generator(path):
