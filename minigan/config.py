@@ -35,6 +35,29 @@ def require_field(cfg, name, ok, allowed, why=""):
         raise ValueError(f"{name} must be {allowed}{reason}, got {getattr(cfg, name)}")
 
 
+def validate_basics(cfg):
+    """The checks every variant's config shares, after its own: CHOICES, every number
+    non-negative (NaN refused: ``not value >= 0`` is true for NaN), COUNTS at least 1, n_train,
+    batch_size, and scores against parzen_every."""
+    for name, allowed in cfg.CHOICES.items():
+        if getattr(cfg, name) not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(cfg, name)!r}")
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.type in ("int", "float", int, float) and not value >= 0:
+            raise ValueError(f"{f.name} must be non-negative, got {value}")
+    for name in cfg.COUNTS:
+        require_field(cfg, name, getattr(cfg, name) >= 1, "at least 1")
+    # 50,000: the paper's training split of MNIST (images 50,000–59,999 validate).
+    if not 1 <= cfg.n_train <= 50000:
+        raise ValueError(f"n_train must be in 1…50000, got {cfg.n_train}")
+    if not 1 <= cfg.batch_size <= cfg.n_train:
+        raise ValueError(f"batch_size must be in 1…n_train ({cfg.n_train}), got {cfg.batch_size}")
+    require_field(cfg, "scores", cfg.scores == "parzen" or cfg.parzen_every >= 1, "'parzen' when "
+                  "parzen_every is 0", "IS and FID are recorded at the Parzen evaluations, and there are none")
+    return cfg
+
+
 def validate_sgd_game(cfg, keeps, scales, iranges):
     """Raise ValueError naming the field, the allowed values and the given one.
 
@@ -42,13 +65,10 @@ def validate_sgd_game(cfg, keeps, scales, iranges):
     ramp, lr, lr_decay, min_lr, g_bias_clip, n_train, batch_size, scores, parzen_every);
     ``keeps``, ``scales`` and ``iranges`` name its dropout include probabilities, dropout
     scales and weight ranges. Fields with a range of their own are checked first, so that
-    their message gives that range; every other number must then be non-negative. Each
+    their message gives that range; then ``validate_basics``: every other number must be non-negative. Each
     comparison is written so that NaN fails it (NaN compares false with everything, so
     ``not value >= 0`` is true for NaN): NaN is refused everywhere.
     """
-    for name, allowed in cfg.CHOICES.items():
-        if getattr(cfg, name) not in allowed:
-            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(cfg, name)!r}")
     for name in ("momentum", "final_momentum"):
         require_field(cfg, name, 0 <= getattr(cfg, name) < 1, "in [0, 1)",
                       "in v ← μ v − η g, μ ≥ 1 never lets old gradients fade: v stays large or grows")
@@ -66,23 +86,11 @@ def validate_sgd_game(cfg, keeps, scales, iranges):
     # 0.5 is where c = 1 − c: beyond it [c, 1 − c] is empty. c > 0 keeps logit(c) finite.
     require_field(cfg, "g_bias_clip", 0 < cfg.g_bias_clip < 0.5, "in (0, 0.5)",
                   "pixel means are clipped to [c, 1 − c], which needs 0 < c < 1 − c")
-    for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        if f.type in ("int", "float", int, float) and not value >= 0:
-            raise ValueError(f"{f.name} must be non-negative, got {value}")
-    for name in cfg.COUNTS:
-        require_field(cfg, name, getattr(cfg, name) >= 1, "at least 1")
-    # 50,000: the paper's training split of MNIST (images 50,000–59,999 validate).
-    if not 1 <= cfg.n_train <= 50000:
-        raise ValueError(f"n_train must be in 1…50000, got {cfg.n_train}")
-    if not 1 <= cfg.batch_size <= cfg.n_train:
-        raise ValueError(f"batch_size must be in 1…n_train ({cfg.n_train}), got {cfg.batch_size}")
     for name in ("lr", "min_lr"):
         if not 0 < getattr(cfg, name) < math.inf:
             raise ValueError(f"{name} must be a finite number > 0 (a learning rate of 0 never "
                              f"moves θ), got {getattr(cfg, name)}")
-    require_field(cfg, "scores", cfg.scores == "parzen" or cfg.parzen_every >= 1, "'parzen' when "
-                  "parzen_every is 0", "IS and FID are recorded at the Parzen evaluations, and there are none")
+    validate_basics(cfg)
     require_field(cfg, "momentum_saturate", cfg.momentum_saturate >= cfg.momentum_start,
                   f"at least momentum_start = {cfg.momentum_start}", "the ramp of μ cannot end before it starts")
     return cfg

@@ -25,6 +25,13 @@ the generated half of D's batch [x; G(z)]). Layers with parameters also take
 ∂L/∂x), and ``input_grad=False``, to skip ∂L/∂x and return None (nothing below the lowest
 layer with parameters needs it).
 
+The third pass, for the WGAN-GP's gradient penalty (docs/derivations.md#double-backprop):
+``layer.double_backward(r, dy)``. Its backward pass mapped dy ↦ dx; for a penalty P computed
+from that dx, r = ∂P/∂dx (B, I), and double_backward fills ``grads`` with ∂P/∂θ and returns
+∂P/∂dy (B, O) for the layer above. It is given here for the piecewise-linear layers (Dense,
+ReLU, Maxout, Dropout), whose backward is linear in dy with masks and winners that stay fixed
+under small changes of θ; Sigmoid has none (its backward depends smoothly on x).
+
 Dtypes: layers with parameters hold them in the dtype they were built with (float32 by
 default, float64 for gradient checks) and expect inputs of that dtype; layers without
 parameters take any floating dtype and return the same one.
@@ -136,6 +143,16 @@ class Dense(Layer):
             self.grads["b"] = dy.sum(axis=0)                # (O,)
         return dy @ self.params["W"].T if input_grad else None   # (B, I)
 
+    def double_backward(self, r, dy):
+        """backward computed dx = dy Wᵀ; given r = ∂P/∂dx:  ∂P/∂W = rᵀ dy,  ∂P/∂b = 0,  ∂P/∂dy = r W.
+
+        b does not appear in dx, so P does not depend on it through this layer.
+        (docs/derivations.md#double-backprop)
+        """
+        self.grads["W"] = r.T @ dy                          # (I, O)
+        self.grads["b"] = backend.xp.zeros_like(self.params["b"])   # (O,)
+        return r @ self.params["W"]                         # (B, O)
+
 
 class ReLU(Layer):
     """Rectified linear unit y = max(0, x), elementwise.  Derivation: docs/derivations.md#relu"""
@@ -154,6 +171,11 @@ class ReLU(Layer):
         """∂L/∂x = dy · 1[x > 0]  (the derivative at x = 0 is taken to be 0).  (docs/derivations.md#relu)"""
         y = self._cached("y", dy, rows=rows)
         return dy * (y > 0)                                 # (B, I); y > 0 exactly where x > 0
+
+    def double_backward(self, r, dy):
+        """backward computed dx = dy · 1[x > 0], linear in dy with a fixed mask:  ∂P/∂dy = r · 1[x > 0].
+        (docs/derivations.md#double-backprop)"""
+        return r * (self._cached("y", r) > 0)               # (B, I)
 
 
 class Sigmoid(Layer):
@@ -250,6 +272,24 @@ class Maxout(Layer):
             self.grads["b"] = dz.sum(axis=0)                             # (U·K,)
         return dz @ self.params["W"].T if input_grad else None           # (B, I)
 
+    def double_backward(self, r, dy):
+        """backward computed dx = dz Wᵀ with dz the scatter of dy to the winners; given r = ∂P/∂dx:
+
+            ∂P/∂W = rᵀ dz,  ∂P/∂b = 0,  ∂P/∂dy_u = (r W)_{u,k*_u}  (the gather at the winners)
+
+        (docs/derivations.md#double-backprop)
+        """
+        xp = backend.xp
+        self._cached("x", dy, self.units)
+        B, U, K = dy.shape[0], self.units, self.pieces
+        rows, units = xp.arange(B)[:, None], xp.arange(U)
+        dz = xp.zeros((B, U, K), dtype=dy.dtype)                         # (B, U, K)
+        dz[rows, units, self.winner] = dy                                # as in backward
+        self.grads["W"] = r.T @ dz.reshape(B, U * K)                     # (I, U·K)
+        self.grads["b"] = xp.zeros_like(self.params["b"])                # (U·K,)
+        rw = (r @ self.params["W"]).reshape(B, U, K)                     # (B, U, K)
+        return rw[rows, units, self.winner]                              # (B, U)
+
 
 class Dropout(Layer):
     """Dropout: keep each input with probability p (include_prob), scale kept inputs.
@@ -288,3 +328,7 @@ class Dropout(Layer):
         """∂L/∂x = dy · m: a dropped input had no effect on L.  (docs/derivations.md#dropout)"""
         mask = self._cached("mask", dy, rows=rows)
         return dy * mask                                                  # (B, I)
+
+    def double_backward(self, r, dy):
+        """backward computed dx = dy · m, linear in dy:  ∂P/∂dy = r · m.  (docs/derivations.md#double-backprop)"""
+        return r * self._cached("mask", r)                                # (B, I)

@@ -241,3 +241,38 @@ class SoftmaxCrossEntropy(_Loss):
         self._cached()
         s = backend.xp.exp(self.log_s)                          # (B, C) softmax(a)
         return (s - self.target) / self.pred.shape[0]
+
+
+class GradientPenalty(_Loss):
+    """WGAN-GP's penalty (Gulrajani et al., 2017) on the critic's input gradients g (B, I), g_b = ∇ₓ f(x̂_b):
+
+        P = (λ/B) Σ_b (‖g_b‖ − 1)²
+        ∂P/∂g_b = (2λ/B) (‖g_b‖ − 1) g_b / ‖g_b‖
+
+    It pulls the critic's gradient norm towards 1 at points x̂ between the real and generated
+    images, the soft form of "f is 1-Lipschitz". ∂P/∂g is what ``Sequential.double_backward``
+    turns into ∂P/∂θ. Derivation: docs/derivations.md#the-gradient-penalty
+
+    Hand-worked (tests/test_losses.py::test_hand_worked_gradient_penalty): λ = 10, g = [[3, 4]]:
+        ‖g‖ = 5,  P = 10 · (5 − 1)² = 160,  ∂P/∂g = 2 · 10 · 4 · [3, 4] / 5 = [48, 64]
+    """
+
+    def __init__(self, lam=10.0):
+        self.lam = lam
+        self.pred = None
+
+    def forward(self, g, target=None):
+        xp = backend.xp
+        self._targets(g, 0)
+        self.pred = g                                           # (B, I)
+        self.norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))   # (B, 1) ‖g_b‖
+        return self.lam * ((self.norm - 1) ** 2).mean()
+
+    def backward(self):
+        xp = backend.xp
+        g = self._cached()
+        # g / ‖g‖ is undefined at g = 0 (‖·‖ has a kink there); dividing by max(‖g‖, tiny) gives 0
+        # for that row, a valid (Clarke) subgradient, where the naive g / ‖g‖ would give 0/0 = NaN.
+        tiny = xp.finfo(g.dtype).tiny                           # smallest normal float of g's dtype
+        unit = g / xp.maximum(self.norm, tiny)                  # (B, I) g_b / ‖g_b‖
+        return (2 * self.lam / g.shape[0]) * (self.norm - 1) * unit

@@ -58,6 +58,38 @@ class Sequential:
             dy = layer.backward(dy, **options)
         return dy if input_grad else None
 
+    def input_gradient(self, dy):
+        """∂L/∂x by the backward pass alone (no ∂L/∂θ), keeping the dy each layer received, for
+        ``double_backward``. With dy = 1 (B, 1) on a critic f, row b of the result is ∇ₓ f(x_b)."""
+        self.dys = [None] * len(self.layers)                  # dys[i]: ∂L/∂(output of layer i)
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            self.dys[i] = dy
+            dy = layer.backward(dy, param_grads=False) if layer.params else layer.backward(dy)
+        return dy
+
+    def double_backward(self, r):
+        """The third pass: r = ∂P/∂(the result of the last ``input_gradient``), for a penalty P of it.
+
+        Fills every layer's grads with ∂P/∂θ, walking *up* the layers, because the backward pass
+        walked down: layer i's backward turned dys[i] into the dy of layer i − 1, so its third
+        pass turns ∂P/∂(its dx) into ∂P/∂dys[i], which is ∂P/∂(the dx of layer i + 1).
+        Returns ∂P/∂dy of the top layer.  (docs/derivations.md#double-backprop)
+
+        Order rule: nothing may run forward or input_gradient between the input_gradient whose
+        result P was computed from and this call (both read the caches that they leave).
+        """
+        dys = getattr(self, "dys", None)
+        if dys is None:
+            raise RuntimeError(f"{self!r}: double_backward() called before input_gradient()")
+        for layer, dy in zip(self.layers, dys):
+            if not hasattr(layer, "double_backward"):
+                raise TypeError(f"{layer!r} has no double_backward(r, dy): the gradient penalty is "
+                                f"derived for piecewise-linear layers (Dense, ReLU, Maxout, Dropout); "
+                                f"see docs/derivations.md#double-backprop")
+            r = layer.double_backward(r, dy)
+        return r
+
     def _lowest_with_params(self):
         """Index of the first layer that has parameters (len(layers) if none has)."""
         return next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))

@@ -5,7 +5,9 @@ The paper's released code trains both players with SGD and classic momentum:
     v ← μ v − η ∇θ          θ ← θ + v
 
 with η decayed exponentially per step and μ raised linearly over epochs.
-Adam is here as the modern default learners will want to compare against.
+Adam is here as the modern default learners will want to compare against; RMSProp and
+weight clipping are the Wasserstein GAN's (Arjovsky et al., 2017), Adam with β1 = 0 its
+gradient-penalty form's (Gulrajani et al., 2017).
 
 Optimizers update parameters *in place* (the arrays the layers hold), so no
 layer ever needs to be told that its weights changed.
@@ -98,6 +100,63 @@ class Adam:
             return
         self.m = [backend.asarray(state[f"m{i}"], dtype=p.dtype).copy() for i, (p, _) in enumerate(pairs)]
         self.v = [backend.asarray(state[f"v{i}"], dtype=p.dtype).copy() for i, (p, _) in enumerate(pairs)]
+
+
+class RMSProp:
+    """RMSProp (Tieleman & Hinton, 2012), as the WGAN paper's code runs it (PyTorch's RMSprop):
+
+        r ← ρ r + (1 − ρ) g²          θ ← θ − η g / (√r + ε)
+
+    r is a running average of g², started at 0 and *not* bias-corrected (Adam divides its
+    averages by 1 − β^t; RMSProp does not). So the first step divides g by √((1 − ρ) g²) = 0.1 |g|
+    at ρ = 0.99, a step of 10 η per coordinate, shrinking to η as r fills over ~1/(1 − ρ) = 100
+    steps. Derivation: docs/derivations.md#rmsprop
+    """
+
+    def __init__(self, params_and_grads, lr=5e-5, rho=0.99, eps=1e-8):
+        self.pairs = params_and_grads
+        self.lr, self.rho, self.eps = lr, rho, eps
+        self.r = None
+
+    def step(self):
+        """r ← ρ r + (1 − ρ) g²;  θ ← θ − η g / (√r + ε).  (docs/derivations.md#rmsprop)"""
+        xp = backend.xp
+        pairs = list(self.pairs())
+        if self.r is None:
+            self.r = [xp.zeros_like(p) for p, _ in pairs]
+        for (param, grad), r in zip(pairs, self.r):
+            r[...] = self.rho * r + (1 - self.rho) * grad * grad      # running average of g²
+            param -= self.lr * grad / (xp.sqrt(r) + self.eps)
+
+    def state(self):
+        """Arrays to checkpoint (the running averages r)."""
+        return {f"r{i}": r for i, r in enumerate(self.r or [])}
+
+    def load_state(self, state):
+        pairs = list(self.pairs())
+        self.r = None if not state else [backend.asarray(state[f"r{i}"], dtype=p.dtype).copy()
+                                         for i, (p, _) in enumerate(pairs)]
+
+
+def clip_(params, c):
+    """Weight clipping, in place: θ ← max(−c, min(c, θ)) for every entry of every array.
+
+    This is the Euclidean projection onto the box [−c, c]^n: the nearest point of the box to θ
+    is found coordinate by coordinate, and for one coordinate it is θ itself if |θ| ≤ c, else
+    the nearer end. The WGAN applies it after each critic step to keep the critic in a family
+    of K-Lipschitz functions (K set by c and the architecture). docs/derivations.md#weight-clipping
+    """
+    for p in params:
+        backend.xp.clip(p, -c, c, out=p)
+
+
+@dataclass
+class Constant:
+    """η_t = η for every step t (the WGAN papers' schedule: none)."""
+    lr: float = 5e-5
+
+    def __call__(self, step):
+        return self.lr
 
 
 @dataclass

@@ -12,6 +12,7 @@ right backward pass satisfies, and each failure says which identity broke:
     assert_eval_deterministic  forward(x, train=False) gives the same answer twice
     check_layer_properties     all of the above
     assert_loss_gradients      a loss's ∂L/∂pred agrees with central differences
+    assert_double_backward     the third pass (for a gradient penalty) agrees with central differences
 
 Usage, in a test of your own layer (hypothesis draws x, kept away from the kink at 0)::
 
@@ -283,6 +284,49 @@ def assert_loss_gradients(loss, pred, target, tol=TOL, mode="full"):
     if not report.passed(tol):
         raise AssertionError(_gradient_message(_name(loss), report, tol, None if mode == "random" else "pred",
                                                f"{type(loss).__name__}.backward"))
+    return report
+
+
+def assert_double_backward(layer, x, tol=TOL, mode="full", seed=0):
+    """The third pass, double_backward, agrees with central differences of the backward pass.
+
+    For a layer: dx = backward(dy) for a fixed random dy, and P = Σ r · dx for a fixed random r,
+    so that ∂P/∂dx = r. ``layer.double_backward(r, dy)`` must return ∂P/∂dy and fill grads with
+    ∂P/∂θ; both are compared with central differences of P, recomputed by forward(x) and
+    backward(dy) with each entry of θ and dy moved by ±h. For a ``Sequential`` (anything with
+    ``input_gradient``), dx = input_gradient(dy) and the third pass is ``double_backward(r)``.
+    This is exactly the gradient penalty's use (docs/derivations.md#double-backprop): a penalty
+    computed from ∇ₓ f has some ∂P/∂(∇ₓ f), and r stands for it.
+
+    The forward caches (ReLU's mask, maxout's winners) must not move under ±h: keep x away from
+    kinks (``smooth_batches``). A layer whose backward depends smoothly on x (a sigmoid) needs a
+    third pass that also differentiates its caches; the check then fails, rightly, for one that
+    does not. Returns the gradcheck.Report; raises AssertionError naming the worst entry.
+    """
+    x = _input(x, "assert_double_backward")
+    _require_float64_params(layer, "assert_double_backward")
+    whole = hasattr(layer, "input_gradient")
+    if not hasattr(layer, "double_backward"):
+        raise TypeError(f"{_name(layer)} has no double_backward(r, dy): see minigan/layers.py's Dense "
+                        f"for the interface and docs/derivations.md#double-backprop for the formulas")
+    rng = numpy.random.default_rng(seed)
+    y = _forward(layer, x, seed)
+    dy = _on_backend(rng.standard_normal(y.shape), y)              # (B, O), fixed
+    dx = layer.input_gradient(dy) if whole else layer.backward(dy)
+    r = _on_backend(rng.standard_normal(dx.shape), dx)             # (B, I) = ∂P/∂dx
+
+    def P():
+        _forward(layer, x, seed)
+        return (r * (layer.input_gradient(dy) if whole else layer.backward(dy))).sum()
+
+    P()
+    d_dy = layer.double_backward(r) if whole else layer.double_backward(r, dy)
+    grads = {"dy": _host(d_dy), **{name: _host(lay.grads[key]) for name, lay, key in _named_params(layer)}}
+    arrays = {"dy": dy, **{name: lay.params[key] for name, lay, key in _named_params(layer)}}
+    report = gradcheck.compare(P, arrays, grads, mode=mode, seed=seed)
+    if not report.passed(tol):
+        raise AssertionError(_gradient_message(_name(layer) + " (double_backward)", report, tol, None,
+                                               f"{type(layer).__name__}.double_backward"))
     return report
 
 

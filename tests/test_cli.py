@@ -317,7 +317,7 @@ def test_interrupt_before_any_checkpoint_promises_none(tmp_path, capsys, monkeyp
     ("--d-input-keep", "0", "d_input_keep must be in (0, 1]"),
     ("--lr-decay", "0.5", "lr_decay must be a finite number ≥ 1"),
     ("--noise-dim", "0", "noise_dim must be at least 1, got 0"),
-    ("--lr", "nan", "lr must be non-negative, got nan"),
+    ("--lr", "nan", "lr must be a finite number > 0 (a learning rate of 0 never moves θ), got nan"),
 ])
 def test_config_values_are_refused_before_anything_is_written(flag, value, message, tmp_path, capsys):
     small = ["--n-train", "100", "--max-steps", "1", "--parzen-every", "0", "--no-progress"]  # if accepted
@@ -457,7 +457,13 @@ def test_model_cgan_trains_samples_the_class_grid_and_evaluates_class_accuracy(m
 
 
 @pytest.mark.parametrize("argv, message, status", [
-    (["train", "--model", "wgan"], "argument --model: invalid choice: 'wgan'", 2),
+    (["train", "--model", "vae"], "argument --model: invalid choice: 'vae'", 2),
+    (["train", "--model", "wgan", "--clip", "0"], "clip must be a finite number > 0", 1),
+    (["train", "--model", "wgan", "--n-critic", "0"], "n_critic must be at least 1, got 0", 1),
+    (["train", "--model", "wgan-gp", "--lam", "-1"], "lam must be a finite number ≥ 0", 1),
+    (["train", "--model", "wgan", "--lam", "10"], "unrecognized arguments: --lam 10", 2),
+    (["train", "--model", "wgan-gp", "--clip", "0.01"], "unrecognized arguments: --clip 0.01", 2),
+    (["train", "--model", "gan", "--n-critic", "5"], "unrecognized arguments: --n-critic 5", 2),
     (["train", "--model", "cgan", "--k", "2"], "unrecognized arguments: --k 2", 2),
     (["train", "--model", "cgan", "--g-keep", "0"], "g_keep must be in (0, 1]", 1),
 ])
@@ -485,3 +491,30 @@ def test_digit_on_an_unconditional_checkpoint_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--digit needs a conditional model" in err and err.count("\n") == 1
     assert not (tmp_path / "s.png").exists()
+
+
+# ----- issue 21: the Wasserstein GANs ------------------------------------------------------------
+
+WGAN_TINY = ["--g-hidden", "8", "--d-units", "4", "--d-pieces", "2", "--n-train", "320", "--batch-size", "32"]
+
+
+@pytest.mark.parametrize("model", ["wgan", "wgan-gp"])
+def test_wgan_models_train_resume_sample_and_evaluate(model, mnist_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--model", model, "--data", mnist_dir, "--out", str(out), "--no-progress",
+                     *WGAN_TINY, "--max-steps", "3", "--parzen-every", "1", "--parzen-samples", "100"]) == 0
+    said = capsys.readouterr().out
+    assert "critic's Ŵ on validation images" in said and "time to the paper's" not in said   # no Parzen figure in its paper
+    assert cli.main(["train", "--out", str(out), "--resume", "--data", mnist_dir, "--no-progress", "--max-steps", "1"]) == 0
+    assert "resumed" in capsys.readouterr().out
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--data", mnist_dir, "--no-nearest",
+                     "--out", str(tmp_path / "grid.png")]) == 0
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--data", mnist_dir, "--samples", "100"]) == 0
+    assert f"Table 1 row: | {model.upper()} (minigan, checkpoint.npz) | " in capsys.readouterr().out
+
+
+def test_wgan_help_names_its_paper_and_flags(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--model", "wgan-gp", "--help"])
+    text = capsys.readouterr().out
+    assert "--lam" in text and "Gulrajani" in text and "--clip" not in text and "--momentum" not in text

@@ -28,8 +28,8 @@ PACKAGE = ROOT / "minigan"
 REQUIRED_SECTIONS = [
     "Notation", "Dense", "ReLU", "Sigmoid", "Maxout", "Dropout", "BCE on probabilities",
     "BCE on logits", "Generator objectives", "Sequential", "Branches", "The GAN step",
-    "The conditional GAN", "Momentum SGD",
-    "Schedules", "Adam", "Parzen",
+    "The conditional GAN", "The Wasserstein GAN", "The Wasserstein critic", "Double backprop",
+    "The gradient penalty", "Momentum SGD", "Schedules", "Adam", "RMSProp", "Weight clipping", "Parzen",
 ]
 
 

@@ -50,7 +50,7 @@ def test_noise_distributions(xp):
 def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="update must be one of released, algorithm1; got 'adam'"):
         gan.Config(update="adam").validate()
-    with pytest.raises(ValueError, match="lr must be non-negative, got -1"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number > 0 \(a learning rate of 0 never moves θ\), got -1"):
         gan.Config(lr=-1).validate()
     with pytest.raises(ValueError, match="batch_size must be in 1…n_train"):
         gan.Config(n_train=50, batch_size=100).validate()

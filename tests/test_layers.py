@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from minigan import backend, gradcheck
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid, sigmoid
-from minigan.testing import SETTINGS, TOL, away_from_kinks, batches
+from minigan.testing import SETTINGS, TOL, assert_double_backward, away_from_kinks, batches
 
 
 def randomize_bias(layer, seed):
@@ -290,3 +290,81 @@ def test_rows_switch_equals_zero_padding(xp, make):
     assert all(numpy.allclose(backend.to_numpy(layer.grads[k]), full[k], rtol=1e-14, atol=1e-300) for k in full)
     with pytest.raises(ValueError, match=r"expected dy of shape \(3, "):
         layer.backward(xp.asarray(dy), rows=slice(2, None))
+
+
+# ----- the third pass (double_backward), for the gradient penalty ---------------------------
+
+@SETTINGS
+@given(x=batches(), n_out=st.integers(1, 16), seed=st.integers(0, 2**16))
+def test_dense_double_backward(xp, x, n_out, seed):
+    """Dense's third pass: ∂P/∂W = rᵀ dy, ∂P/∂b = 0, ∂P/∂dy = r W, against central differences."""
+    layer = Dense(x.shape[1], n_out, irange=1.0, rng=seed, dtype="float64")
+    randomize_bias(layer, seed)
+    assert assert_double_backward(layer, xp.asarray(x), seed=seed).passed(TOL)
+
+
+@SETTINGS
+@given(x=batches(), seed=st.integers(0, 2**16))
+def test_relu_and_dropout_double_backward(xp, x, seed):
+    assert_double_backward(ReLU(), xp.asarray(away_from_kinks(x)), seed=seed)
+    assert_double_backward(Dropout(0.5), xp.asarray(x), seed=seed)
+
+
+@SETTINGS
+@given(x=batches(max_width=16), units=st.integers(1, 8), pieces=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_maxout_double_backward(xp, x, units, pieces, seed):
+    """Maxout's third pass. Its winners must not change under ±h: gaps above 1e-4, as for its backward."""
+    layer = Maxout(x.shape[1], units, pieces, irange=1.0, rng=seed, dtype="float64")
+    randomize_bias(layer, seed)
+    x = xp.asarray(x)
+    assume(gradcheck.kink_distance(layer, x) > 1e-4)
+    assert_double_backward(layer, x, seed=seed)
+
+
+def test_hand_worked_dense_double_backward(xp):
+    """W = [[1, 2], [3, 4]] (I = O = 2), one row; backward maps dy = [1, −1] to dx = dy Wᵀ =
+    [1·1 − 1·2, 1·3 − 1·4] = [−1, −1]. For P = Σ r · dx with r = [2, 0] (∂P/∂dx = r):
+        ∂P/∂W = rᵀ dy = [[2·1, 2·(−1)], [0, 0]] = [[2, −2], [0, 0]]
+        ∂P/∂dy = r W = [2·1 + 0·3, 2·2 + 0·4] = [2, 4],   ∂P/∂b = [0, 0]
+    """
+    layer = Dense(2, 2, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, 2.0], [3.0, 4.0]])
+    layer.forward(xp.asarray([[0.5, 0.5]]))
+    dy = xp.asarray([[1.0, -1.0]])
+    assert backend.to_numpy(layer.backward(dy)).tolist() == [[-1.0, -1.0]]
+    d_dy = layer.double_backward(xp.asarray([[2.0, 0.0]]), dy)
+    assert backend.to_numpy(d_dy).tolist() == [[2.0, 4.0]]
+    assert backend.to_numpy(layer.grads["W"]).tolist() == [[2.0, -2.0], [0.0, 0.0]]
+    assert backend.to_numpy(layer.grads["b"]).tolist() == [0.0, 0.0]
+
+
+def test_hand_worked_maxout_double_backward(xp):
+    """One unit of K = 2 pieces on I = 1 input, W = [[1, −1]], x = [[2]]: z = [2, −2], the winner is
+    piece 0. backward: dz = [dy, 0], dx = dz Wᵀ = dy·1. With dy = [3], r = [5]:
+        ∂P/∂W = rᵀ dz = [[5·3, 5·0]] = [[15, 0]],  ∂P/∂dy = (r W) at the winner = 5·1 = 5
+    """
+    layer = Maxout(1, 1, 2, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, -1.0]])
+    layer.forward(xp.asarray([[2.0]]))
+    dy = xp.asarray([[3.0]])
+    layer.backward(dy)
+    assert backend.to_numpy(layer.double_backward(xp.asarray([[5.0]]), dy)).tolist() == [[5.0]]
+    assert backend.to_numpy(layer.grads["W"]).tolist() == [[15.0, 0.0]]
+
+
+def test_sigmoid_has_no_third_pass_and_the_kit_says_so(xp):
+    """Sigmoid's backward depends smoothly on x: its third pass is not derived, and the kit refuses it."""
+    assert not hasattr(Sigmoid(), "double_backward")
+    with pytest.raises(TypeError, match=r"Sigmoid\(\) has no double_backward"):
+        assert_double_backward(Sigmoid(), xp.asarray([[0.5]]))
+
+
+def test_a_wrong_third_pass_is_caught(xp):
+    """A planted bug (∂P/∂W = 2 rᵀ dy) fails the kit's check, naming the array."""
+    class Wrong(Dense):
+        def double_backward(self, r, dy):
+            out = super().double_backward(r, dy)
+            self.grads["W"] = 2 * self.grads["W"]
+            return out
+    with pytest.raises(AssertionError, match=r"double_backward.*\n.*W\["):
+        assert_double_backward(Wrong(3, 2, 1.0, 0, "float64"), xp.asarray(numpy.ones((2, 3))))

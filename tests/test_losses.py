@@ -3,12 +3,12 @@ import math
 
 import numpy
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import backend, gradcheck
-from minigan.losses import BCE, BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
-from minigan.testing import SETTINGS, TOL, logits_and_targets
+from minigan.losses import BCE, BCEWithLogits, GradientPenalty, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
+from minigan.testing import SETTINGS, TOL, batches, logits_and_targets
 
 
 @SETTINGS
@@ -198,3 +198,26 @@ def test_softmax_cross_entropy_rejects_bad_targets(xp):
         loss.forward(xp.zeros(4), xp.asarray([0, 1, 2, 3]))
     with pytest.raises(RuntimeError, match="before forward"):
         SoftmaxCrossEntropy().backward()
+
+
+@SETTINGS
+@given(g=batches(low=-3, high=3), lam=st.sampled_from([1.0, 10.0]))
+def test_gradient_penalty_gradient(xp, g, lam):
+    """∂P/∂g of P = (λ/B) Σ (‖g_b‖ − 1)², against central differences (‖g_b‖ kept away from its kink at 0)."""
+    assume(numpy.linalg.norm(g, axis=1).min() > 1e-3)
+    report = gradcheck.check_loss(GradientPenalty(lam), xp.asarray(g), None)
+    assert report.passed(TOL), report
+
+
+def test_hand_worked_gradient_penalty(xp):
+    """λ = 10, g = [[3, 4]]: ‖g‖ = 5, P = 10·(5 − 1)² = 160, ∂P/∂g = 2·10·4·[3, 4]/5 = [48, 64]."""
+    loss = GradientPenalty(10.0)
+    assert float(loss.forward(xp.asarray([[3.0, 4.0]]))) == pytest.approx(160.0)
+    assert backend.to_numpy(loss.backward())[0].tolist() == pytest.approx([48.0, 64.0])
+
+
+def test_gradient_penalty_at_a_zero_gradient_is_finite(xp):
+    """g = 0: P = λ (the norm is 0, one away from 1) and the subgradient 0 is returned, not 0/0 = NaN."""
+    loss = GradientPenalty(10.0)
+    assert float(loss.forward(xp.zeros((2, 3)))) == pytest.approx(10.0)
+    assert (backend.to_numpy(loss.backward()) == 0).all()

@@ -9,7 +9,7 @@ from minigan.gans.gan import Config, paper_discriminator, paper_generator
 from minigan.layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from minigan.losses import NonSaturatingGeneratorLoss
 from minigan.network import Branches, Sequential
-from minigan.testing import SETTINGS, TOL, check_layer_properties, smooth_batches
+from minigan.testing import SETTINGS, TOL, assert_double_backward, check_layer_properties, smooth_batches
 
 
 def small_gan(seed):
@@ -179,3 +179,43 @@ def test_branches_refuse_wrong_widths():
         layer.backward(backend.asarray(numpy.zeros((2, 5))))
     with pytest.raises(ValueError, match="at least one branch"):
         Branches()
+
+
+# ----- input_gradient and the third pass, through a whole critic ----------------------------
+
+def _critic(seed, dropout=True):
+    rng = numpy.random.default_rng(seed)
+    layers = [Maxout(6, 4, 3, 1.0, rng, "float64"), ReLU(), Dense(4, 5, 1.0, rng, "float64"),
+              ReLU(), Dense(5, 1, 1.0, rng, "float64")]
+    return Sequential(([Dropout(0.8)] if dropout else []) + layers)
+
+
+def test_input_gradient_equals_backward_and_keeps_the_dys(xp):
+    """input_gradient(dy) is backward(dy)'s ∂L/∂x, and dys[i] is what layer i received."""
+    net = _critic(0, dropout=False)
+    x = xp.asarray(numpy.random.default_rng(1).normal(size=(4, 6)))
+    dy = xp.ones((4, 1))
+    net.forward(x)
+    want = backend.to_numpy(net.backward(dy))
+    assert numpy.array_equal(backend.to_numpy(net.input_gradient(dy)), want)
+    assert net.dys[-1] is dy and net.dys[0].shape == (4, 12 // 3)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**16), rows=st.integers(1, 6))
+def test_sequential_double_backward_against_finite_differences(xp, seed, rows):
+    """The whole critic's third pass, every parameter, through dropout, maxout, ReLU and Dense."""
+    net = _critic(seed)
+    x = numpy.random.default_rng(seed + 1).normal(size=(rows, 6))
+    assume(gradcheck.network_kink_distance(net, xp.asarray(x), seed=seed) > 1e-4)
+    assert_double_backward(net, x, seed=seed)
+
+
+def test_double_backward_refuses_a_layer_without_a_third_pass(xp):
+    net = Sequential([Dense(2, 2, dtype="float64"), Sigmoid(), Dense(2, 1, dtype="float64")])
+    net.forward(xp.ones((1, 2)))
+    net.input_gradient(xp.ones((1, 1)))
+    with pytest.raises(TypeError, match=r"Sigmoid\(\) has no double_backward.*piecewise-linear"):
+        net.double_backward(xp.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="before input_gradient"):
+        Sequential([Dense(2, 1)]).double_backward(xp.ones((1, 2)))

@@ -7,7 +7,7 @@ import pytest
 from minigan import backend
 from minigan.layers import Dense
 from minigan.network import Sequential
-from minigan.optim import SGD, Adam, ExponentialDecay, LinearMomentum
+from minigan.optim import SGD, Adam, Constant, ExponentialDecay, LinearMomentum, RMSProp, clip_
 
 
 def one_param(xp, value, grad):
@@ -115,3 +115,43 @@ def test_linear_momentum_ramp():
     assert sched(125.5) == pytest.approx(0.6)
     assert sched(250) == sched(1000) == pytest.approx(0.7)
     assert LinearMomentum(0.5, 0.7, 3, 3)(2) == 0.5 and LinearMomentum(0.5, 0.7, 3, 3)(3) == 0.7
+
+
+def test_rmsprop_by_hand(xp):
+    """η = 0.01, ρ = 0.99, ε = 0, constant g = 2, θ_0 = 1 (r starts at 0 and is not bias-corrected):
+    step 1: r = 0.01·4 = 0.04,             θ = 1 − 0.01·2/0.2 = 0.9       (10 η: the zero start)
+    step 2: r = 0.99·0.04 + 0.04 = 0.0796, θ = 0.9 − 0.01·2/√0.0796 ≈ 0.9 − 0.070888
+    """
+    p, g, pairs = one_param(xp, 1.0, 2.0)
+    opt = RMSProp(pairs, lr=0.01, rho=0.99, eps=0.0)
+    opt.step()
+    assert float(p[0]) == pytest.approx(0.9, rel=1e-12)
+    opt.step()
+    assert float(opt.r[0][0]) == pytest.approx(0.0796, rel=1e-12)
+    assert float(p[0]) == pytest.approx(0.9 - 0.02 / math.sqrt(0.0796), rel=1e-12)
+
+
+def test_rmsprop_state_round_trip_continues_identically(xp):
+    """Saving r and loading it into a fresh optimizer continues the same trajectory (resume)."""
+    p, g, pairs = one_param(xp, 1.0, 2.0)
+    opt = RMSProp(pairs, lr=0.01)
+    opt.step()
+    q, h, pairs_q = one_param(xp, float(p[0]), 2.0)
+    twin = RMSProp(pairs_q, lr=0.01)
+    twin.load_state({k: backend.to_numpy(v) for k, v in opt.state().items()})
+    opt.step()
+    twin.step()
+    assert float(q[0]) == float(p[0])
+
+
+def test_clip_is_the_projection_onto_the_box(xp):
+    """clip_ moves each entry to the nearest point of [−c, c]; entries inside stay exactly as they were."""
+    a = xp.asarray([-0.5, -0.01, 0.003, 0.01, 2.0])
+    b = xp.asarray([[1e-3, -1e-9]])
+    clip_([a, b], 0.01)
+    assert backend.to_numpy(a).tolist() == [-0.01, -0.01, 0.003, 0.01, 0.01]
+    assert backend.to_numpy(b).tolist() == [[1e-3, -1e-9]]
+
+
+def test_constant_schedule():
+    assert Constant(5e-5)(0) == Constant(5e-5)(10**9) == 5e-5

@@ -12,18 +12,20 @@ A variant is a module of this package that provides, under these names:
     generator_input(z, y)       what G.forward takes: z, or [z, y] for a conditional G
     generate(G, inputs, gen)    G's samples for those inputs, any noise inside G drawn from gen
     sample_images(G, cfg, n, seed, labels=None)    n samples as a NumPy array (n, 784)
-    batches_per_step(cfg)       minibatches of real images one step draws
-    train_step(t)               one step, reading t.G, t.D, t.opt_g, t.opt_d, t.cfg, t.next_batch(), t.noise()
+    batches_per_step(cfg, step) minibatches of real images step number ``step`` (0-based) draws
+    STATISTICS                  the names of the step's statistics that are summed per epoch
+    epoch_statistics(t)         (optional) extra columns of an epoch's metrics row, e.g. the WGAN's w_valid
+    train_step(t)               one step, reading t.G, t.D, t.opt_g, t.opt_d, t.cfg, t.next_batch(), t.noise(), t.rng
 
 Everything else (the loop, schedules applied, metrics, figures, the divergence guard,
 checkpoints and resume, the command line, sampling and evaluation) is shared and written
 once, in minigan/program/ and minigan/evaluation/. Adding a variant is one module here and
 one line in VARIANTS below. See docs/variants.md.
 """
-from . import cgan, gan
+from . import cgan, gan, wgan, wgan_gp
 
 # Every variant, by its --model spelling. Registering a new one is this line.
-VARIANTS = {module.MODEL: module for module in (gan, cgan)}
+VARIANTS = {module.MODEL: module for module in (gan, cgan, wgan, wgan_gp)}
 DEFAULT = gan.MODEL
 
 

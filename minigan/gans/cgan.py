@@ -32,6 +32,7 @@ PAPER = "Mirza & Osindero (2014), Conditional Generative Adversarial Nets"
 CONDITIONAL = True
 CLASSES = 10            # MNIST's digits 0–9: y is one-hot of this length
 PAPER_NATS, PAPER_SE = 132.0, 1.8   # the paper's Table 1: 132 ± 1.8 nats on the MNIST test set
+STATISTICS = gan.STATISTICS         # the original's: objectives and D's accuracy
 
 
 @dataclass
@@ -218,7 +219,8 @@ def sample_images(G, cfg, n, seed, labels=None, chunk=1000):
 
 # ----- the step ----------------------------------------------------------------------------
 
-def batches_per_step(cfg):
+def batches_per_step(cfg, step=0):
+    """One minibatch per step, as the original's released step."""
     return 1
 
 

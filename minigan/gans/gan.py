@@ -35,6 +35,7 @@ MODEL = "gan"           # the --model spelling (the default)
 PAPER = "Goodfellow et al. (2014), Generative Adversarial Nets"
 CONDITIONAL = False     # G and D see no class label
 PAPER_NATS, PAPER_SE = 225.0, 2.0   # the paper's Table 1 for its MNIST GAN: 225 ± 2 nats
+STATISTICS = ("d_obj", "g_obj", "d_right_real", "d_right_fake")   # a step's statistics, summed per epoch
 
 
 # The generator's objectives, by the name Config.g_objective and --g-objective use.
@@ -294,7 +295,7 @@ def generator_input(z, y=None):
     return z
 
 
-def batches_per_step(cfg):
+def batches_per_step(cfg, step=0):
     """Minibatches of real images one step draws: k for Algorithm 1, one for the released step."""
     return cfg.k if cfg.update == "algorithm1" else 1
 

@@ -251,14 +251,15 @@ def check_out_folder(out):
                          "choose another --out") from None
 
 
-def nothing_to_train(cfg, batches_done, max_steps):
+def nothing_to_train(cfg, batches_done, max_steps, step=0):
     """Why this command would take no step at all (a one-line reason), or None.
 
-    ``batches_done`` is the minibatches the run has already drawn (0 for a new run); the
-    count is the trainer's own (``train.steps_to_do``), asked before any data is loaded.
+    ``batches_done`` and ``step`` are the minibatches the run has already drawn and the steps it
+    has taken (0 for a new run); the count is the trainer's own (``train.steps_to_do``), asked
+    before any data is loaded.
     """
     from . import train
-    if train.steps_to_do(cfg, batches_done, max_steps):
+    if train.steps_to_do(cfg, batches_done, max_steps, step=step):
         return None
     if max_steps == 0:
         return "--max-steps 0 takes no step"
@@ -274,7 +275,7 @@ def _resume_config(args, ckpt):
     from . import train
     if not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}; start a run there without --resume")
-    base, batches_done = train.resume_point(ckpt)
+    base, batches_done, step = train.resume_point(ckpt)
     if args.model and args.model != base.MODEL:
         raise ValueError(f"--resume: {ckpt} is a run of --model {base.MODEL}, not {args.model}; "
                          f"drop --model or give --model {base.MODEL}")
@@ -283,7 +284,7 @@ def _resume_config(args, ckpt):
                      and given[k] != getattr(base, k))
     if changed:
         raise ValueError(f"--resume continues the run as it was configured; cannot change {', '.join(changed)}")
-    return cfg, batches_done
+    return cfg, batches_done, step
 
 
 def cmd_train(args):
@@ -294,13 +295,13 @@ def cmd_train(args):
     ckpt = out / "checkpoint.npz"
     check_out_folder(out)                          # before anything slow: a typo should cost nothing
     if args.resume:
-        cfg, batches_done = _resume_config(args, ckpt)
+        cfg, batches_done, step = _resume_config(args, ckpt)
     else:
         if ckpt.exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         cfg, _ = _config(args, gans.variant(args.model or gans.DEFAULT).Config())
-        batches_done = 0
-    why = nothing_to_train(cfg, batches_done, args.max_steps)
+        batches_done = step = 0
+    why = nothing_to_train(cfg, batches_done, args.max_steps, step)
     if why:
         print(f"nothing to train: {why} (no file was written)")
         return 0

@@ -68,14 +68,23 @@ def save_curves(rows, path, paper=(PAPER_NATS, 2)):
     ep = [r["epoch"] for r in rows]
     quality = [(r["epoch"], r["is_mean"], r["fid"]) for r in rows if _number(r.get("fid"))]
     fig, axes = plt.subplots(1, 4 if quality else 3, figsize=(17 if quality else 13, 3.6))
-    axes[0].plot(ep, [r["d_obj"] for r in rows], label="d_obj = ½[BCE(D(x),1)+BCE(D(G(z)),0)]")
+    critic = not any(_number(r.get("d_acc_real")) for r in rows)     # a WGAN's critic: no accuracy
+    axes[0].plot(ep, [r["d_obj"] for r in rows], label="d_obj = E f(G(z)) − E f(x) = −Ŵ" if critic
+                 else "d_obj = ½[BCE(D(x),1)+BCE(D(G(z)),0)]")
     axes[0].plot(ep, [r["g_obj"] for r in rows], label="g_obj")
-    axes[0].axhline(numpy.log(2), color="gray", ls=":", lw=1, label="log 2 (D = ½)")
-    axes[0].set_title("objectives")
-    axes[1].plot(ep, [r["d_acc_real"] for r in rows], label="D right on x")
-    axes[1].plot(ep, [r["d_acc_fake"] for r in rows], label="D right on G(z)")
-    axes[1].set_ylim(0, 1)
-    axes[1].set_title("discriminator accuracy (training, with dropout)")
+    if not critic:
+        axes[0].axhline(numpy.log(2), color="gray", ls=":", lw=1, label="log 2 (D = ½)")
+    axes[0].set_title("objectives (training minibatches)")
+    if critic:
+        w = [(r["epoch"], r["w_valid"]) for r in rows if _number(r.get("w_valid"))]
+        if w:
+            axes[1].plot(*zip(*w), label="Ŵ = E f(x) − E f(G(z)), validation images")
+        axes[1].set_title("the critic's estimate of the Wasserstein distance")
+    else:
+        axes[1].plot(ep, [r["d_acc_real"] for r in rows], label="D right on x")
+        axes[1].plot(ep, [r["d_acc_fake"] for r in rows], label="D right on G(z)")
+        axes[1].set_ylim(0, 1)
+        axes[1].set_title("discriminator accuracy (training, with dropout)")
     pz = [(r["epoch"], r["parzen_test"], r["parzen_se"]) for r in rows if scored(r)]
     if pz:
         e, m, s = map(numpy.asarray, zip(*pz))

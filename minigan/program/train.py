@@ -43,11 +43,11 @@ from ..files import checkpoint
 from ..evaluation import parzen
 from . import plots
 from ..files.atomic import atomic_write, remove_stale_temporaries
-from ..optim import SGD, Adam
+from ..optim import SGD, Adam, RMSProp
 
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
-           "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid"]
-SUMS = ("d_obj", "g_obj", "d_right_real", "d_right_fake")      # a step's statistics, summed per epoch
+           "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid",
+           "penalty", "w_valid"]   # the last two: WGAN-GP's mean penalty, the critics' held-out Ŵ
 META_KEYS = ("config", "step", "batches", "sums_n", "sums_seen", "host_rng", "rng", "rows", "best_valid")
 
 
@@ -167,13 +167,13 @@ class Trainer:
         cfg = self.cfg
         stats = self.variant.train_step(self)          # the variant's algorithm, on this trainer's draws
         self.step += 1
-        for key in SUMS:          # stays on the device: no sync per step
+        for key in self.variant.STATISTICS:          # stays on the device: no sync per step
             # The epoch's first statistic starts its sum, so the sum keeps the statistic's own
             # dtype (float32) whether or not the run was resumed: 0.0 + x would be float64 after
             # a resume, where 0.0 was reloaded as a float64 array, and round differently.
             self.sums[key] = stats[key] if key not in self.sums else self.sums[key] + stats[key]
         self.sums_n += 1
-        self.sums_seen += cfg.batch_size * self.variant.batches_per_step(cfg)
+        self.sums_seen += cfg.batch_size * self.variant.batches_per_step(cfg, self.step - 1)
         return stats
 
     def _reset_epoch_stats(self):
@@ -253,11 +253,15 @@ class Trainer:
         self.check_finite()                  # before the row, the figures and the checkpoints
         cfg, n = self.cfg, max(self.sums_n, 1)
         row = {"epoch": self.epoch, "step": self.step,
-               "d_obj": self._sum("d_obj") / n, "g_obj": self._sum("g_obj") / n,
-               "d_acc_real": self._sum("d_right_real") / max(self.sums_seen, 1),
-               "d_acc_fake": self._sum("d_right_fake") / max(self.sums_seen, 1),
                "lr": self.lr_at(self.step), "momentum": self.mu_at(self.epoch) if self.mu_at else "",
                "seconds": time.perf_counter() - self.epoch_started}
+        for key in self.variant.STATISTICS:     # means per step; D's counts of right answers per image
+            if key.startswith("d_right_"):
+                row["d_acc_" + key[len("d_right_"):]] = self._sum(key) / max(self.sums_seen, 1)
+            else:
+                row[key] = self._sum(key) / n
+        if hasattr(self.variant, "epoch_statistics"):
+            row.update(self.variant.epoch_statistics(self))
         is_best = False
         if cfg.parzen_every and self.epoch % cfg.parzen_every == 0 and self.valid is not None:
             row.update(self.evaluate())
@@ -286,7 +290,7 @@ class Trainer:
 
     def steps_to_do(self, max_steps=None, epochs=None):
         """Steps until ``epochs`` epochs are complete, at most ``max_steps`` (see ``steps_to_do``)."""
-        return steps_to_do(self.cfg, self.batches, max_steps, epochs)
+        return steps_to_do(self.cfg, self.batches, max_steps, epochs, self.step)
 
     def train(self, max_steps=None, epochs=None, progress=True):
         """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken.
@@ -381,9 +385,10 @@ class Trainer:
         if not all(isinstance(row, dict) for row in rows):
             raise checkpoint.damaged(path, "its 'meta' entry has metrics rows that are not objects")
         sums = checkpoint.split(arrays, "sums")
-        if sums_n and sorted(sums) != sorted(SUMS):             # mid-epoch: every running sum is needed
+        expected = sorted(self.variant.STATISTICS)
+        if sums_n and sorted(sums) != expected:                 # mid-epoch: every running sum is needed
             raise checkpoint.damaged(path, f"mid-epoch, but its running sums are {sorted(sums)}, "
-                                           f"expected {sorted(SUMS)}")
+                                           f"expected {expected}")
         # Checked: now change the Trainer.
         self.G.load_state_dict(checkpoint.split(arrays, "G"))
         self.D.load_state_dict(checkpoint.split(arrays, "D"))
@@ -414,9 +419,10 @@ def _check_shapes(path, prefix, got, expected):
 
 def _check_optimizer_state(path, prefix, got, opt):
     """An optimizer's saved state is empty (before its first step) or one array per parameter
-    of its shape: SGD's velocities v0 … vN−1, Adam's step count t and moments m0 …, v0 …."""
+    of its shape: SGD's velocities v0 … vN−1, Adam's step count t and moments m0 …, v0 …,
+    RMSProp's running averages r0 …."""
     params = [p for p, _ in opt.pairs()]
-    slots = ("v",) if isinstance(opt, SGD) else ("m", "v")
+    slots = {SGD: ("v",), Adam: ("m", "v"), RMSProp: ("r",)}[type(opt)]
     got, steps_taken = dict(got), None
     if isinstance(opt, Adam):
         if "t" not in got:
@@ -444,15 +450,19 @@ def _config_of(path, meta):
         raise checkpoint.damaged(path, f"its configuration is not valid: {err}") from None
 
 
-def steps_to_do(cfg, batches_done, max_steps=None, epochs=None):
-    """Steps a run that has drawn ``batches_done`` minibatches takes until ``epochs`` epochs
-    (default ``cfg.epochs``) of n_train // batch_size minibatches are complete, at most
-    ``max_steps``. An Algorithm 1 step draws k minibatches, a released step one."""
+def steps_to_do(cfg, batches_done, max_steps=None, epochs=None, step=0):
+    """Steps a run that has taken ``step`` steps and drawn ``batches_done`` minibatches takes until
+    ``epochs`` epochs (default ``cfg.epochs``) of n_train // batch_size minibatches are complete,
+    at most ``max_steps``. A step draws the variant's ``batches_per_step(cfg, step)`` minibatches:
+    one for the released step, k for Algorithm 1, n_critic (or 100, boosted) for a WGAN."""
     epochs = cfg.epochs if epochs is None else epochs
-    n_batches = cfg.n_train // cfg.batch_size                                # minibatches per epoch
-    batches_per_step = gans.of(cfg).batches_per_step(cfg)
-    todo = max(0, -(-(epochs * n_batches - batches_done) // batches_per_step))   # ⌈·⌉
-    return todo if max_steps is None else max(0, min(todo, max_steps))
+    target = epochs * (cfg.n_train // cfg.batch_size)                        # minibatches in all
+    per_step = gans.of(cfg).batches_per_step
+    todo = 0
+    while batches_done < target and (max_steps is None or todo < max_steps):
+        batches_done += per_step(cfg, step + todo)
+        todo += 1
+    return todo
 
 
 def config_from_checkpoint(path):
@@ -462,11 +472,13 @@ def config_from_checkpoint(path):
 
 
 def resume_point(path):
-    """(the Config, the minibatches drawn so far) of the checkpoint at ``path``, from one read."""
+    """(the Config, the minibatches drawn so far, the steps taken) of the checkpoint at ``path``, from one read."""
     _, meta = checkpoint.load(path)
-    if not isinstance(meta.get("batches"), int):
-        raise checkpoint.damaged(path, "no count of minibatches in its 'meta' entry")
-    return _config_of(path, meta), meta["batches"]
+    for key in ("batches", "step"):
+        if not isinstance(meta.get(key), int):
+            raise checkpoint.damaged(path, f"no count of {'minibatches' if key == 'batches' else 'steps'} "
+                                           f"in its 'meta' entry")
+    return _config_of(path, meta), meta["batches"], meta["step"]
 
 
 def time_to_nats(rows, nats):
@@ -490,8 +502,12 @@ def write_report(trainer, path, wall):
              f"config: {json.dumps(trainer.cfg.as_dict())}"]
     if rows:
         last = rows[-1]
-        lines.append(f"last epoch: d_obj {last['d_obj']:.4f}, g_obj {last['g_obj']:.4f}, "
-                     f"D right on x {last['d_acc_real']:.3f}, on G(z) {last['d_acc_fake']:.3f}")
+        line = f"last epoch: d_obj {last['d_obj']:.4f}, g_obj {last['g_obj']:.4f}"
+        if "d_acc_real" in last:
+            line += f", D right on x {last['d_acc_real']:.3f}, on G(z) {last['d_acc_fake']:.3f}"
+        if isinstance(last.get("w_valid"), float):
+            line += f", critic's Ŵ on validation images {last['w_valid']:.4f}"
+        lines.append(line)
     pz = [r for r in rows if parzen.scored(r)]
     if pz:
         best = max(pz, key=lambda r: r["parzen_valid"])
