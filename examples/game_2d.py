@@ -17,9 +17,17 @@ samples each of p_data and p_g, no smoothing: ``toy.jsd_estimate``); the JSD of 
 independent 20,000-sample histograms of p_data itself (true value 0) is printed as the
 estimator's bias and drawn as a dotted line.
 
+With --model wgan or wgan-gp, D is a critic f with no sigmoid: the heat map is f(x) minus its
+mean over the plot, red and blue at ± its largest deviation (f is no probability, and only its
+differences matter); the arrows are −∂g_obj/∂G(z) for g_obj = −mean f(G(z)), i.e. uphill on f;
+the curves are the critic's estimate Ŵ = mean f(x) − mean f(G(z)) = −d_obj and g_obj (V(D, G)
+and C(G) belong to the original game). The JSD panel is the same for every model.
+
     python examples/game_2d.py                 # runs/examples/game_2d.png and game_2d.gif
+    python examples/game_2d.py --model wgan    # runs/examples/game_2d_wgan.png and .gif
     python examples/game_2d.py --out DIR       # the same, into DIR
     python examples/game_2d.py --figures       # regenerate docs/figures/game_2d.png and .gif
+    python examples/game_2d.py --figures --model wgan-gp   # docs/figures/game_2d_wgan-gp.png and .gif
     python examples/game_2d.py --fast          # a few steps, to check that it runs
 """
 import argparse
@@ -68,13 +76,25 @@ def measure(gan, fixed):
     return gan.steps, d_obj, g_obj, jsd
 
 
+def surface(gan, grid):
+    """The heat map's values on grid points (N, 2), with its colour range: D(x) in [0, 1] for the
+    GAN; for a critic, f(x) minus its mean over the grid, in ± its largest deviation."""
+    d = gan.d_of(grid)[:, 0]                                                     # (N,)
+    if not gan.critic:
+        return d, 0, 1
+    d = d - d.mean()
+    top = max(numpy.abs(d).max(), 1e-12)          # a constant f stays white instead of dividing by 0
+    return d, -top, top
+
+
 def draw_game(ax, gan, fixed, title):
-    """D(x) heat map, real and generated points, G's warped z-mesh and the push arrows."""
+    """D(x) (or f(x)) heat map, real and generated points, G's warped z-mesh and the push arrows."""
     ax.clear()
     grid = numpy.linspace(-LIM, LIM, 121)
     gx, gy = numpy.meshgrid(grid, grid)
-    d = gan.d_of(numpy.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
-    ax.imshow(d, extent=(-LIM, LIM, -LIM, LIM), origin="lower", cmap="coolwarm", vmin=0, vmax=1, alpha=0.8)
+    d, low, high = surface(gan, numpy.stack([gx.ravel(), gy.ravel()], axis=1))
+    ax.imshow(d.reshape(gx.shape), extent=(-LIM, LIM, -LIM, LIM), origin="lower", cmap="coolwarm",
+              vmin=low, vmax=high, alpha=0.8)
     u = numpy.linspace(-1, 1, MESH)
     mesh = gan.generate(numpy.stack(numpy.meshgrid(u, u), axis=-1).reshape(-1, 2)).reshape(MESH, MESH, 2)
     for line in [*mesh, *mesh.transpose(1, 0, 2)]:           # rows: constant z2; columns: constant z1
@@ -91,9 +111,12 @@ def draw_game(ax, gan, fixed, title):
     ax.set_xticks([]), ax.set_yticks([])
 
 
-def draw_objectives(ax, log, upto, steps):
-    """d_obj, g_obj, V = −2·d_obj and C(G) = −log 4 + 2·JSD over the logged iterations."""
+def draw_objectives(ax, log, upto, steps, critic=False):
+    """d_obj, g_obj, V = −2·d_obj and C(G) = −log 4 + 2·JSD over the logged iterations
+    (for a critic: Ŵ = −d_obj and g_obj, on axes that fit the whole run)."""
     ax.clear()
+    if critic:
+        return draw_critic_objectives(ax, log, upto, steps)
     it, d_obj, g_obj, jsd = numpy.array(log[:upto]).T
     ax.plot(it, d_obj, label="d_obj", lw=1)
     ax.plot(it, g_obj, label="g_obj", lw=1)
@@ -104,6 +127,22 @@ def draw_objectives(ax, log, upto, steps):
     ax.set_xlabel("iteration", fontsize=8), ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, loc="upper right")
     ax.set_title("objectives; C(G) from the histogram JSD", fontsize=8)
+
+
+def draw_critic_objectives(ax, log, upto, steps):
+    """Ŵ = mean f(x) − mean f(G(z)) = −d_obj, the critic's estimate of W(p_data, p_g) (times the
+    critic's Lipschitz constant, which clipping leaves unknown), and g_obj = −mean f(G(z))."""
+    it, d_obj, g_obj, _ = numpy.array(log[:upto]).T
+    whole = numpy.array(log)                                                 # the full run, for fixed axes
+    shown = numpy.concatenate([-whole[:, 1], whole[:, 2], [0.0]])            # Ŵ, g_obj and the zero line
+    margin = 0.05 * (shown.max() - shown.min()) + 1e-6                       # 5% above and below
+    ax.plot(it, -d_obj, "k", label="Ŵ = −d_obj", lw=1.5)
+    ax.plot(it, g_obj, label="g_obj = −mean f(G(z))", lw=1)
+    ax.axhline(0, color="k", ls=":", lw=0.8)
+    ax.set_xlim(0, max(steps, 1)), ax.set_ylim(shown.min() - margin, shown.max() + margin)
+    ax.set_xlabel("iteration", fontsize=8), ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="upper right")
+    ax.set_title("the critic's objectives", fontsize=8)
 
 
 def draw_jsd(ax, log, bias, steps):
@@ -121,19 +160,43 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", metavar="DIR", default="runs/examples",
-                       help="folder for game_2d.png and game_2d.gif (default: runs/examples, in the current folder)")
+                       help="folder for game_2d.png and game_2d.gif, game_2d_MODEL.png and .gif for the "
+                            "critics (default: runs/examples, in the current folder)")
     where.add_argument("--figures", action="store_true",
                        help="regenerate the committed figures: write into this checkout's docs/figures")
-    p.add_argument("--steps", type=int, default=4000, help="Algorithm 1 iterations (default 4000)")
-    p.add_argument("--k", type=int, default=1, help="D steps per G step (default 1)")
-    p.add_argument("--lr-d", type=float, default=1e-3, help="D's Adam learning rate (default 1e-3)")
-    p.add_argument("--lr-g", type=float, default=1e-3, help="G's Adam learning rate (default 1e-3)")
-    p.add_argument("--objective", choices=["nonsaturating", "minimax"], default="nonsaturating")
+    p.add_argument("--model", choices=toy.MODELS, default="gan",
+                   help="the game: the original GAN (default), the WGAN (weight clipping) or WGAN-GP")
+    p.add_argument("--steps", type=int, default=4000, help="G steps of Algorithm 1 (default 4000)")
+    p.add_argument("--k", type=int,
+                   help="D (critic) steps per G step (default 1 for gan, n_critic = 5 for the critics)")
+    p.add_argument("--lr-d", type=float, help="D's learning rate (default 1e-3 for all three: Adam, RMSProp, Adam)")
+    p.add_argument("--lr-g", type=float, help="G's learning rate (default 1e-3 for all three)")
+    p.add_argument("--objective", choices=["nonsaturating", "minimax"],
+                   help="the GAN's generator loss (default nonsaturating; --model gan only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="a few steps only, to check that it runs")
     args = p.parse_args(argv)
+    if args.objective is not None and args.model != "gan":
+        p.error(f"--objective is an option of --model gan alone; got --model {args.model}")
     args.out = FIGURES if args.figures else Path(args.out)
     return args
+
+
+def settings(gan):
+    """The figure's line of settings (the GAN's is the one this figure always had)."""
+    steps = f"k = {gan.k}, η_D = {gan.opt_d.lr:g}, η_G = {gan.opt_g.lr:g}"
+    if gan.model == "gan":
+        return f"{steps}, {gan.objective} objective"
+    return (f"WGAN, clip c = {gan.clip:g}" if gan.model == "wgan" else f"WGAN-GP, λ = {gan.lam:g}") + f", {steps}"
+
+
+def summary(gan, d_obj, g_obj, jsd, bias):
+    """The last line's numbers at the end of the run."""
+    quality = f"JSD ≈ {jsd:.3f} (estimator bias {bias:.4f})"
+    if gan.critic:
+        return f"{quality}, Ŵ = −d_obj = {-d_obj:.3f}, g_obj = {g_obj:.3f}"
+    return (f"{quality}, C(G) ≈ {-math.log(4) + 2 * jsd:.3f}, V(D, G) = −2·d_obj = {-2 * d_obj:.3f}, "
+            f"g_obj = {g_obj:.3f}")
 
 
 def main(argv=None):
@@ -143,7 +206,9 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     gan = toy.ToyGAN(toy.ring_2d(), data_dim=2, noise_dim=2, g_sizes=(64, 64), d_sizes=(64, 64), k=args.k,
-                     lr_d=args.lr_d, lr_g=args.lr_g, objective=args.objective, batch=256, seed=args.seed)
+                     lr_d=args.lr_d, lr_g=args.lr_g, objective=args.objective, batch=256, seed=args.seed,
+                     model=args.model)
+    name = "game_2d" if args.model == "gan" else f"game_2d_{args.model}"     # the GAN's names are unchanged
     fixed = Fixed(args.seed)
     params = [p for _, p, _, _ in [*gan.G.named_params(), *gan.D.named_params()]]
     moments = sorted({0, steps // 8, steps // 2, steps})                 # the PNG's snapshots
@@ -163,12 +228,11 @@ def main(argv=None):
         i = next(j for j, row in enumerate(log) if row[0] == moment)
         restore(i)
         draw_game(ax, gan, fixed, f"iteration {log[i][0]}, JSD ≈ {log[i][3]:.3f}")
-    draw_objectives(axes[-2], log, len(log), steps)
+    draw_objectives(axes[-2], log, len(log), steps, gan.critic)
     draw_jsd(axes[-1], log, fixed.bias, steps)
-    fig.suptitle(f"k = {args.k}, η_D = {args.lr_d:g}, η_G = {args.lr_g:g}, {args.objective} objective; "
-                 f"arrows −∂g_obj/∂G(z), longest = {ARROW:.0%} of the width", fontsize=9)
+    fig.suptitle(f"{settings(gan)}; arrows −∂g_obj/∂G(z), longest = {ARROW:.0%} of the width", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out / "game_2d.png", dpi=65)
+    fig.savefig(out / f"{name}.png", dpi=65)
     plt.close(fig)
 
     fig, (game, curves) = plt.subplots(1, 2, figsize=(6.4, 3.1))
@@ -176,16 +240,14 @@ def main(argv=None):
     def show(i):
         restore(i)
         draw_game(game, gan, fixed, f"iteration {log[i][0]}")
-        draw_objectives(curves, log, i + 1, steps)
+        draw_objectives(curves, log, i + 1, steps, gan.critic)
         fig.tight_layout()
 
-    FuncAnimation(fig, show, frames=len(frames)).save(out / "game_2d.gif", writer=PillowWriter(fps=8), dpi=60)
+    FuncAnimation(fig, show, frames=len(frames)).save(out / f"{name}.gif", writer=PillowWriter(fps=8), dpi=60)
     plt.close(fig)
     _, d_obj, g_obj, jsd = log[-1]
-    print(f"wrote {out / 'game_2d.png'} and {out / 'game_2d.gif'} ({len(frames)} frames) in "
-          f"{time.perf_counter() - start:.1f} s; at iteration {steps}: JSD ≈ {jsd:.3f} "
-          f"(estimator bias {fixed.bias:.4f}), C(G) ≈ {-math.log(4) + 2 * jsd:.3f}, "
-          f"V(D, G) = −2·d_obj = {-2 * d_obj:.3f}, g_obj = {g_obj:.3f}")
+    print(f"wrote {out / (name + '.png')} and {out / (name + '.gif')} ({len(frames)} frames) in "
+          f"{time.perf_counter() - start:.1f} s; at iteration {steps}: {summary(gan, d_obj, g_obj, jsd, fixed.bias)}")
 
 
 if __name__ == "__main__":
