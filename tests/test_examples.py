@@ -15,8 +15,9 @@ EXAMPLES = ROOT / "examples"
 FIGURES = ROOT / "docs" / "figures"
 WRITES = {"toy_1d": ["toy_1d.png", "toy_1d.gif"], "optimal_d": ["optimal_d.png"],
           "ring_2d": ["ring_2d.png"], "saturation": ["saturation.png"],
-          "metrics_disagree": ["metrics_disagree.png", "metrics_disagree.csv"], "conditional": ["conditional.png"]}
-NEEDS_MNIST = ("saturation", "metrics_disagree", "conditional")
+          "metrics_disagree": ["metrics_disagree.png", "metrics_disagree.csv"], "conditional": ["conditional.png"],
+          "critic_gradients": ["critic_gradients.png"], "loss_meaning": ["loss_meaning.png"]}
+NEEDS_MNIST = ("saturation", "metrics_disagree", "conditional", "loss_meaning")
 
 
 def load_example(name):
@@ -42,10 +43,51 @@ def test_optimal_d(tmp_path, capsys):
     assert "C(G) = −log 4 + 2·JSD" in capsys.readouterr().out
 
 
+def test_critic_gradients(tmp_path, capsys):
+    """The WGAN paper's Figure 2: at G's samples a trained D's slope has vanished, the critics'
+    have not. main returns {net: (mean |∂/∂x| at G's samples, that / the net's steepest slope)}.
+    Over seeds 0–11 of the --fast run (300 steps): critic / D ≥ 31, D's share ≤ 0.003, the
+    critics' shares ≥ 0.34; the bounds below leave a factor ≥ 1.7 on each."""
+    m = load_example("critic_gradients").main(["--fast", "--out", str(tmp_path), "--seed", "1"])
+    assert (tmp_path / "critic_gradients.png").stat().st_size > 1000
+    assert "WGAN critic / GAN D = " in capsys.readouterr().out
+    assert m["clip"][0] > 10 * m["D"][0]
+    assert m["D"][1] < 0.01 and m["clip"][1] > 0.2 and m["gp"][1] > 0.2
+    with pytest.raises(SystemExit, match="critic_gradients.py: error: --clip must be a number > 0"):
+        run_example("critic_gradients", "--clip", "0")
+
+
 def test_ring_2d(tmp_path, capsys):
     run_example("ring_2d", "--fast", "--out", str(tmp_path), "--name", "r", "--k", "2")
     assert (tmp_path / "r.png").is_file()
     assert "modes covered" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", ["wgan", "wgan-gp"])
+def test_ring_2d_critic_models(model, tmp_path, capsys):
+    """--model wgan / wgan-gp: the figure is named after the model (the GAN's ring_2d.png stays the GAN's)."""
+    run_example("ring_2d", "--fast", "--out", str(tmp_path), "--model", model)
+    assert sorted(f.name for f in tmp_path.iterdir()) == [f"ring_2d_{model}.png"]
+    assert "modes covered" in capsys.readouterr().out
+
+
+def test_ring_2d_compare_prints_a_row_per_model(tmp_path, capsys):
+    run_example("ring_2d", "--fast", "--out", str(tmp_path), "--compare")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["ring_models.png"]
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| model | modes, seeds 0–1 |") and [r.split(" | ")[0] for r in rows[1:]] == [
+        "| gan", "| wgan", "| wgan-gp"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--model", "wgan", "--objective", "minimax"], "--objective is an option of --model gan alone"),
+    (["--model", "wgan-gp", "--clip", "0.1"], "--clip is an option of --model wgan alone"),
+    (["--compare", "--lam", "1"], "--compare trains all three models"),
+])
+def test_ring_2d_refuses_options_of_another_model(argv, words, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load_example("ring_2d").parse_args(argv)
+    assert exit_.value.code == 2 and words in capsys.readouterr().err
 
 
 def test_saturation(tmp_path, mnist_dir, capsys):
@@ -168,6 +210,20 @@ def test_game_2d(tmp_path, capsys):
     assert "JSD" in out and "estimator bias" in out and "C(G)" in out
 
 
+@pytest.mark.parametrize("model", ["wgan", "wgan-gp"])
+def test_game_2d_critic_models(model, tmp_path, capsys):
+    """--model wgan / wgan-gp: game_2d_MODEL.png and .gif (not the GAN's names), and the critic's
+    numbers (Ŵ = −d_obj), not the GAN's V(D, G) and C(G)."""
+    run_example("game_2d", "--fast", "--out", str(tmp_path), "--model", model)
+    assert sorted(f.name for f in tmp_path.iterdir()) == [f"game_2d_{model}.gif", f"game_2d_{model}.png"]
+    assert (tmp_path / f"game_2d_{model}.gif").read_bytes()[:6] == b"GIF89a"
+    out = capsys.readouterr().out
+    assert "Ŵ = −d_obj" in out and "JSD" in out and "C(G)" not in out
+    with pytest.raises(SystemExit) as exit_:
+        run_example("game_2d", "--model", model, "--objective", "minimax")
+    assert exit_.value.code == 2 and "--objective is an option of --model gan alone" in capsys.readouterr().err
+
+
 def test_game_2d_fast_run_writes_only_into_its_out_folder(tmp_path):
     """As test_fast_run_writes_only_into_its_out_folder, for game_2d: with no --out into
     ./runs/examples, with --out DIR into DIR, and the checkout left exactly as it was."""
@@ -266,3 +322,30 @@ def test_conditional_refuses_an_unconditional_checkpoint_in_one_line(tmp_path, m
                             env=dict(os.environ, MPLBACKEND="Agg"))
     assert script.returncode != 0 and "is a run of --model gan; give a run of --model cgan" in script.stderr
     assert script.stderr.count("\n") == 1 and not any(tmp_path.iterdir())
+
+
+def test_loss_meaning_reads_runs_and_correlates_each_estimate_with_fid(tmp_path, capsys):
+    """Three run folders with known metrics: a critic whose Ŵ falls with FID (ρ = +1), one whose Ŵ
+    rises as FID falls (ρ = −1), and a GAN whose estimate log 2 − d_obj is read from d_obj."""
+    import csv
+    header = ["epoch", "d_obj", "fid", "w_valid"]
+    runs = {"falls": [(1, -3.0, 300, 3.0), (2, -2.0, 200, 2.0), (3, -1.0, 100, 1.0)],
+            "rises": [(1, -1.0, 300, 1.0), (2, -2.0, 200, 2.0), (3, -3.0, 100, 3.0)],
+            # log 2 − d_obj: 0.69 − 0.1, − 0.5, − 0.3: ranks 3, 1, 2 against FID ranks 3, 2, 1: ρ = 0.5
+            "gan": [(1, 0.1, 300, ""), (2, 0.5, 200, ""), (3, 0.3, 100, "")]}
+    for name, rows in runs.items():
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "metrics.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+    rhos = load_example("loss_meaning").main([str(tmp_path / n) for n in runs] + ["--out", str(tmp_path / "out")])
+    assert rhos == pytest.approx({"falls": 1.0, "rises": -1.0, "gan": 0.5})
+    said = capsys.readouterr().out
+    assert "log 2 − d_obj (training batches)" in said and (tmp_path / "out" / "loss_meaning.png").is_file()
+
+
+def test_loss_meaning_refuses_a_folder_without_metrics_in_one_line(tmp_path):
+    script = subprocess.run([sys.executable, str(EXAMPLES / "loss_meaning.py"), str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert script.returncode == 1 and script.stderr.count("\n") == 1 and "no metrics.csv in" in script.stderr

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from minigan import backend
-from minigan.evaluation.metrics import fid, frechet_distance, inception_score, precision_recall
+from minigan.evaluation.metrics import fid, frechet_distance, inception_score, precision_recall, rank_correlation, ranks
 
 FEW = settings(max_examples=8, deadline=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -305,3 +305,36 @@ def test_results_are_python_floats_on_any_backend(xp):
     x = backend.xp.asarray(numpy.random.default_rng(8).normal(size=(20, 3)))
     assert type(fid(x, x)) is float
     assert all(type(v) is float for v in precision_recall(x, x, k=2))
+
+
+# ----- rank correlation (Spearman's ρ), for the WGAN's first claim ------------------------------
+
+def test_hand_worked_rank_correlation():
+    """a = [1, 2, 3], b = [1, 3, 2]: rank differences d = [0, −1, 1], so without ties
+    ρ = 1 − 6 Σd² / (n (n² − 1)) = 1 − 6·2 / (3·8) = 0.5."""
+    assert rank_correlation([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert rank_correlation([1, 2, 3], [10, 200, 3000]) == pytest.approx(1.0)     # any rising b
+    assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_ranks_of_ties_are_their_mean():
+    """[5, 7, 7, 1]: 1 is rank 1, 5 rank 2, the two 7s share ranks 3 and 4: 3.5 each."""
+    assert ranks([5, 7, 7, 1]).tolist() == [2.0, 3.5, 3.5, 1.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=30), st.randoms(use_true_random=False))
+def test_rank_correlation_is_the_pearson_correlation_of_ranks(a, rnd):
+    b = [rnd.uniform(-1, 1) for _ in a]
+    if len(set(a)) < 2 or len(set(b)) < 2:
+        return
+    want = numpy.corrcoef(ranks(a), ranks(b))[0, 1]
+    assert rank_correlation(a, b) == pytest.approx(want, abs=1e-12)
+    assert rank_correlation(a, a) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("a, b, message", [([1.0], [2.0], "length ≥ 2"), ([1, 2], [3, 3], "constant"),
+                                           ([1, float("nan")], [1, 2], "finite")])
+def test_rank_correlation_refuses_what_has_no_order(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        rank_correlation(a, b)

@@ -10,13 +10,16 @@ the caller (for MNIST, any fixed classifier you trust).
 - ``frechet_distance(mu1, cov1, mu2, cov2)`` and ``fid(features_a, features_b)``
   Heusel et al. (2017)
 - ``precision_recall(real, fake, k)``  Kynkäänniemi et al. (2019)
+- ``rank_correlation(a, b)``  Spearman's ρ, for scores watched over training (docs/wgan.md)
 
-Every function works through ``backend.xp`` (NumPy or CuPy), computes in float64
-and returns Python floats. Each numerical-stability choice is commented beside
+Every score of samples works through ``backend.xp`` (NumPy or CuPy), computes in float64
+and returns Python floats; ``rank_correlation`` takes short host sequences (one number per epoch). Each numerical-stability choice is commented beside
 the naive formula it replaces.
 """
 import math
 import numbers
+
+import numpy
 
 from .. import backend
 
@@ -298,3 +301,37 @@ def precision_recall(real_features, fake_features, k=3, chunk=1000):
                          f"{real.shape[1]}) and fake_features (…, {fake.shape[1]}); use the same "
                          "feature extractor for both")
     return _coverages(real, fake, _knn_radii_sq(real, k, chunk), _knn_radii_sq(fake, k, chunk), chunk)
+
+
+def ranks(a):
+    """The rank of each entry of the 1-D sequence a, 1 for the smallest; tied entries share
+    the mean of the ranks they span (so [5, 7, 7] has ranks [1, 2.5, 2.5])."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    order = numpy.argsort(a, kind="stable")
+    r = numpy.empty(len(a))
+    r[order] = numpy.arange(1, len(a) + 1)             # ranks 1…n, ties broken by position
+    values, counts = numpy.unique(a, return_counts=True)
+    for value in values[counts > 1]:
+        r[a == value] = r[a == value].mean()           # each tie group gets its mean rank
+    return r
+
+
+def rank_correlation(a, b):
+    """Spearman's ρ: the Pearson correlation of the ranks of a and of b, in [−1, 1].
+
+    ρ = 1 when b rises whenever a rises (in any way, not only linearly), −1 when it falls, and
+    near 0 when the order of one says nothing of the other. Ties get mean ranks. This is the
+    number the WGAN paper's first claim is about: does the critic's estimate fall as sample
+    quality improves (docs/wgan.md)? Needs at least 2 pairs, with neither sequence constant.
+    """
+    a, b = numpy.asarray(a, dtype=numpy.float64), numpy.asarray(b, dtype=numpy.float64)
+    if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
+        raise ValueError(f"rank_correlation: expected two 1-D sequences of the same length ≥ 2, "
+                         f"got shapes {a.shape} and {b.shape}")
+    if not (numpy.isfinite(a).all() and numpy.isfinite(b).all()):
+        raise ValueError("rank_correlation: the sequences must be finite (a NaN or inf has no rank)")
+    ra, rb = ranks(a) - (len(a) + 1) / 2, ranks(b) - (len(b) + 1) / 2     # centred ranks
+    scale = math.sqrt(float((ra * ra).sum() * (rb * rb).sum()))
+    if scale == 0:
+        raise ValueError("rank_correlation: a constant sequence has no order to correlate")
+    return float((ra * rb).sum() / scale)
