@@ -475,3 +475,27 @@ def test_cli_evaluates_and_samples_a_checkpoint_of_the_code_before_variants(mnis
     assert "Table 1 row: | GAN (minigan, v0_checkpoint.npz) |" in capsys.readouterr().out
     assert cli.main(["sample", str(V0), "--data", mnist_dir, "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
+
+
+def test_an_error_inside_a_step_writes_no_checkpoint_and_keeps_the_last_one(splits, tmp_path, monkeypatch):
+    """Issue 23, item 2: a MemoryError in step 7 (after its minibatch was drawn) used to be saved by
+    the finally block as 'step 6, batches 7', a state no run passes through. Now nothing is written:
+    the checkpoint of epoch 1 (5 steps) stays, byte for byte, and so does report.txt's absence."""
+    t = train.Trainer(cfg(parzen_every=0), splits, tmp_path)
+    real_step = gan.released_step
+    calls = []
+
+    def failing_step(*args):
+        calls.append(1)
+        if len(calls) == 7:
+            raise MemoryError("planted")
+        return real_step(*args)
+
+    monkeypatch.setattr(gan, "released_step", failing_step)
+    t.train(max_steps=5, progress=False)                       # epoch 1, saved
+    saved = (tmp_path / "checkpoint.npz").read_bytes()
+    (tmp_path / "report.txt").unlink()
+    with pytest.raises(MemoryError):
+        t.train(max_steps=5, progress=False)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == saved
+    assert not (tmp_path / "report.txt").exists()

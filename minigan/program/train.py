@@ -295,9 +295,10 @@ class Trainer:
     def train(self, max_steps=None, epochs=None, progress=True):
         """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken.
 
-        On the way out (done, Ctrl-C, or an error) a run stopped mid-epoch saves its place
-        in checkpoint.npz, and report.txt is written; a run that diverged (DivergedError)
-        writes neither, so its last finite checkpoint stays as it was. No work: no writes.
+        On the way out at a step boundary (done, or Ctrl-C) a run stopped mid-epoch saves its
+        place in checkpoint.npz, and report.txt is written; a run that diverged (DivergedError)
+        or failed inside a step (any other error) writes neither, so its last checkpoint stays
+        as it was. No work: no writes.
         """
         from tqdm import tqdm
         todo = self.steps_to_do(max_steps, epochs)
@@ -306,7 +307,7 @@ class Trainer:
         started = time.perf_counter()
         bar = tqdm(total=todo, disable=not progress, unit="step", dynamic_ncols=True,
                    desc=f"epoch {self.epoch + 1}")                      # the epoch being trained
-        diverged = False
+        whole = False       # True once the loop has ended at a step boundary (done, or Ctrl-C)
         # Overflow in a diverging run makes NumPy warn once per operation that meets it (a dozen
         # lines); check_finite reports it in one, so those warnings are silenced here.
         with _deferred_interrupt() as interrupt, numpy.errstate(over="ignore", invalid="ignore",
@@ -325,12 +326,14 @@ class Trainer:
                                         **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}))
                     if interrupt["stop"]:
                         break
-            except DivergedError:
-                diverged = True
-                raise
+                whole = True
             finally:
                 bar.close()
-                if self.out and not diverged:
+                # Only a run that stopped at a step boundary is saved. An error inside a step (a
+                # MemoryError, a bad resume state) leaves θ, the counters and the generators out of
+                # step with each other, a state no uninterrupted run passes through; a diverged run
+                # is not finite. Either way the last checkpoint written stays as it was.
+                if self.out and whole:
                     if self.batches % self.n_batches:          # stopped mid-epoch: keep the place
                         self.save(self.out / "checkpoint.npz")    # (checks that θ is finite first)
                     self.report = write_report(self, self.out / "report.txt", time.perf_counter() - started)
