@@ -95,3 +95,30 @@ def test_update_blocking_computes_the_same_update_in_slices(monkeypatch):
     assert not numpy.array_equal(whole[0][0], base[0][0])      # the parameters did move
     # θ_g and θ_d together: 2,503,984 + 1,231,441 numbers, as in the paper's networks.
     assert sum(int(numpy.prod(s)) for s in update_blocking.paper_shapes()) == 3_735_425
+
+
+def test_gpu_check_dry_run_checks_every_step_on_the_cpu(mnist_dir, tmp_path):
+    """benchmarks/gpu_check.sh --dry-run: the same three steps (tests, bench.py, a timed minigan
+    train), NumPy-sized, each recorded with its exit status in summary.txt, every output in OUT."""
+    import os
+    import subprocess
+    root = BENCH.parent
+    env = dict(os.environ, MINIGAN_DATA=mnist_dir, PYTHONPATH=str(root))
+    done = subprocess.run(["bash", str(BENCH / "gpu_check.sh"), "--dry-run", str(tmp_path / "out")], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=600)
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    assert done.returncode == 0, summary + done.stderr
+    assert summary.count(": exit 0 after ") == 3
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"pytest_cupy.txt", "bench.md", "train.txt", "environment.txt", "summary.txt", "train"} <= files
+    assert "| minigan numpy |" in (tmp_path / "out" / "bench.md").read_text()
+    assert "epochs completed: 2" in (tmp_path / "out" / "train.txt").read_text()
+
+
+def test_gpu_check_without_data_is_one_line(tmp_path):
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k != "MINIGAN_DATA"}
+    done = subprocess.run(["bash", str(BENCH / "gpu_check.sh"), str(tmp_path / "out")], cwd=BENCH.parent,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "MINIGAN_DATA must name" in done.stderr
