@@ -313,13 +313,15 @@ def cmd_train(args):
         splits, scorer = classifier.mnist_with_labels(args.data), None
     else:
         splits, scorer = data.mnist_splits(args.data, n_train=cfg.n_train), None
-    trainer = train.Trainer(cfg, splits, out, scorer)
-    if args.resume:
-        trainer.load(ckpt)
-        print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
-    # The trainer writes report.txt on every exit that leaves a checkpoint (done or Ctrl-C),
-    # and none after a divergence, whose last finite checkpoint is left as it was.
-    trainer.train(max_steps=args.max_steps, progress=not args.no_progress)
+    from ..files import lock
+    with lock.exclusive(out):                      # one writer per run folder (files/lock.py)
+        trainer = train.Trainer(cfg, splits, out, scorer)
+        if args.resume:
+            trainer.load(ckpt)
+            print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+        # The trainer writes report.txt on every exit that leaves a checkpoint (done or Ctrl-C),
+        # and none after a divergence, whose last finite checkpoint is left as it was.
+        trainer.train(max_steps=args.max_steps, progress=not args.no_progress)
     print(trainer.report or "")
     return 0
 
