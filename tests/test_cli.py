@@ -518,3 +518,20 @@ def test_wgan_help_names_its_paper_and_flags(capsys):
         cli.main(["train", "--model", "wgan-gp", "--help"])
     text = capsys.readouterr().out
     assert "--lam" in text and "Gulrajani" in text and "--clip" not in text and "--momentum" not in text
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["train", "--epoch", "2"], "minigan train: error: unrecognized arguments: --epoch 2; did you mean --epochs? "
+                                "(see minigan train --help)"),
+    (["sample", "x.npz", "--row", "3"], "did you mean --rows? (see minigan sample --help)"),
+    (["train", "--learning-rate", "0.1"], "did you mean --lr?"),
+    (["train", "--model", "wgan", "--lam", "1"], "; --lam is a flag of --model wgan-gp (see minigan train --help)"),
+    (["train", "--bogus", "1"], "unrecognized arguments: --bogus 1 (see minigan train --help)"),
+])
+def test_unknown_and_abbreviated_flags_name_the_commands_help_and_a_close_match(argv, said, capsys):
+    """Issue 23, item 8: argparse took --epoch for --epochs silently; an unknown flag said 'see
+    minigan --help' and suggested nothing."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and said in err
