@@ -535,3 +535,17 @@ def test_unknown_and_abbreviated_flags_name_the_commands_help_and_a_close_match(
         cli.main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and said in err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["train", "--out", "", "--max-steps", "1"], "--out is empty, which would mean the current folder"),
+    (["train", "--classifier", "clf.npz", "--max-steps", "1"], "--classifier clf.npz is read only for IS and FID: "
+                                                               "add --scores parzen,is,fid"),
+])
+def test_train_refuses_an_empty_out_and_an_unused_classifier(argv, said, tmp_path, capsys, monkeypatch):
+    """Issue 23, items 5 and 8: --out '' wrote into the current folder; --classifier without
+    --scores parzen,is,fid was ignored silently. Both are one line, and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err and not any(tmp_path.iterdir())

@@ -270,6 +270,9 @@ def check_out_folder(out):
     folder (not a file) in which a file can be created. Nothing is left behind: the probe
     is a temporary file that is removed at once, and missing folders are not created here.
     """
+    if not str(out).strip():
+        raise ValueError("--out is empty, which would mean the current folder; give a folder for the run, "
+                         "e.g. --out runs/mnist")
     out = Path(out)
     place = out
     while not place.exists() and place != place.parent:
@@ -325,9 +328,9 @@ def cmd_train(args):
     from .. import gans
     from ..files import data
     from . import train
+    check_out_folder(args.out)                     # before anything slow: a typo should cost nothing
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
-    check_out_folder(out)                          # before anything slow: a typo should cost nothing
     if args.resume:
         cfg, batches_done, step = _resume_config(args, ckpt)
     else:
@@ -335,6 +338,9 @@ def cmd_train(args):
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         cfg, _ = _config(args, gans.variant(args.model or gans.DEFAULT).Config())
         batches_done = step = 0
+    if args.classifier and "fid" not in cfg.scores:
+        raise ValueError(f"--classifier {args.classifier} is read only for IS and FID: add --scores parzen,is,fid, "
+                         f"or drop --classifier")
     why = nothing_to_train(cfg, batches_done, args.max_steps, step)
     if why:
         print(f"nothing to train: {why} (no file was written)")
