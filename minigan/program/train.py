@@ -273,10 +273,15 @@ class Trainer:
             plots.save_grid(self.grid_samples(), self.out / "samples" / f"epoch_{self.epoch:04d}.png")
             self.write_metrics()
             plots.save_curves(self.rows, self.out / "curves.png", paper=paper_figure(self.variant))
-            if self.epoch % max(cfg.checkpoint_every, 1) == 0:
-                self.save(self.out / "checkpoint.npz")
+            # Order rule: best.npz before checkpoint.npz. Killed between the two, the run resumes
+            # from the older checkpoint, retrains this epoch to the same state and, finding it
+            # better than that checkpoint's best score, writes best.npz again, identically. The
+            # other order would leave a checkpoint that already counts this best with no best.npz
+            # holding it, and no resume would ever write it (issue 23, item 1).
             if is_best:
                 self.save(self.out / "best.npz")
+            if self.epoch % max(cfg.checkpoint_every, 1) == 0:
+                self.save(self.out / "checkpoint.npz")
         self.epoch_started = time.perf_counter()
         return row
 
