@@ -69,9 +69,13 @@ def read_run(folder):
     return Path(folder).name, "critic" if critic else "gan", points
 
 
-def correlations(runs):
-    """{label: ρ between the estimate and FID} for runs read by ``read_run``."""
-    return {label: rank_correlation([p[1] for p in pts], [p[2] for p in pts]) for label, _, pts in runs}
+def correlations(runs, later_half=False):
+    """{label: ρ between the estimate and FID} for runs read by ``read_run``; over the later half of
+    each run's evaluations only with ``later_half`` (early on, almost anything falls with FID)."""
+    def rho(pts):
+        pts = pts[len(pts) // 2:] if later_half else pts
+        return rank_correlation([p[1] for p in pts], [p[2] for p in pts])
+    return {label: rho(pts) for label, _, pts in runs}
 
 
 def figure(runs, rhos, path):
@@ -91,8 +95,7 @@ def figure(runs, rhos, path):
         top.set_xlabel("epoch")
         bottom = axes[1, i]
         bottom.scatter(fid, estimate, c=epoch, cmap="viridis", s=10)
-        bottom.set_xscale("log")
-        bottom.set_xlabel("FID (colour: epoch)")
+        bottom.set_xlabel("FID (colour: epoch, dark to light)")
         bottom.set_ylabel(name, fontsize=8)
     fig.tight_layout()
     with atomic_write(path) as tmp:                 # never a half-written figure
@@ -148,11 +151,12 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="minigan-loss-meaning-") as scratch:
         folders = tiny_runs(scratch, args.data) if args.fast else args.runs
         runs = [read_run(f) for f in folders]
-    rhos = correlations(runs)
-    print("run        estimate                          epochs  ρ(estimate, FID)")
+    rhos, later = correlations(runs), correlations(runs, later_half=True)
+    print("run        estimate                          evaluations  ρ(estimate, FID)  later half: from epoch, ρ")
     for label, kind, pts in runs:
         name = "Ŵ on validation images" if kind == "critic" else "log 2 − d_obj (training batches)"
-        print(f"{label:<10} {name:<33} {len(pts):>6}  {rhos[label]:+.3f}")
+        print(f"{label:<10} {name:<33} {len(pts):>11}  {rhos[label]:>+16.3f}  {pts[len(pts) // 2][0]:>16}, "
+              f"{later[label]:+.3f}")
     args.out.mkdir(parents=True, exist_ok=True)
     figure(runs, rhos, args.out / "loss_meaning.png")
     print(f"wrote {args.out / 'loss_meaning.png'}")
