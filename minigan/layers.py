@@ -104,6 +104,8 @@ def _positive(layer_name, **sizes):
 
 def _uniform(rng, irange, shape, dtype):
     """Weights uniform in [-irange, irange], drawn on the host, moved to the backend."""
+    if not 0 <= irange < float("inf"):       # written so that NaN fails it too
+        raise ValueError(f"irange must be a finite number ≥ 0 (weights start uniform in ±irange), got {irange}")
     rng = numpy.random.default_rng(rng) if not isinstance(rng, numpy.random.Generator) else rng
     return backend.asarray(rng.uniform(-irange, irange, size=shape).astype(dtype))
 
@@ -304,6 +306,9 @@ class Dropout(Layer):
         super().__init__()
         if not 0 < include_prob <= 1:
             raise ValueError(f"Dropout: include_prob must be in (0, 1], got {include_prob}")
+        if scale is not None and not 0 < scale < float("inf"):   # NaN fails this too
+            raise ValueError(f"Dropout: scale must be a finite number > 0 (kept inputs are multiplied by it; "
+                             f"default 1 / include_prob), got {scale}")
         self.include_prob = include_prob
         self.scale = 1 / include_prob if scale is None else scale
         self.rng = backend.rng(rng) if rng is None or isinstance(rng, int) else rng

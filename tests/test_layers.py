@@ -368,3 +368,15 @@ def test_a_wrong_third_pass_is_caught(xp):
             return out
     with pytest.raises(AssertionError, match=r"double_backward.*\n.*W\["):
         assert_double_backward(Wrong(3, 2, 1.0, 0, "float64"), xp.asarray(numpy.ones((2, 3))))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Dense(2, 2, irange=float("nan")), r"irange must be a finite number ≥ 0 .*got nan"),
+    (lambda: Maxout(2, 2, 2, irange=-1.0), r"irange must be a finite number ≥ 0 .*got -1.0"),
+    (lambda: Dropout(0.5, scale=float("nan")), r"Dropout: scale must be a finite number > 0 .*got nan"),
+    (lambda: Dropout(0.5, scale=-1), r"Dropout: scale must be a finite number > 0 .*got -1"),
+])
+def test_bad_initialisation_range_or_dropout_scale_is_refused_at_construction(make, message):
+    """Issue 23, item 9: Dense(irange=nan) overflowed later, Dropout(scale=nan or −1) was accepted."""
+    with pytest.raises(ValueError, match=message):
+        make()
