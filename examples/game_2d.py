@@ -76,23 +76,12 @@ def measure(gan, fixed):
     return gan.steps, d_obj, g_obj, jsd
 
 
-def surface(gan, grid):
-    """The heat map's values on grid points (N, 2), with its colour range: D(x) in [0, 1] for the
-    GAN; for a critic, f(x) minus its mean over the grid, in ± its largest deviation."""
-    d = gan.d_of(grid)[:, 0]                                                     # (N,)
-    if not gan.critic:
-        return d, 0, 1
-    d = d - d.mean()
-    top = max(numpy.abs(d).max(), 1e-12)          # a constant f stays white instead of dividing by 0
-    return d, -top, top
-
-
 def draw_game(ax, gan, fixed, title):
     """D(x) (or f(x)) heat map, real and generated points, G's warped z-mesh and the push arrows."""
     ax.clear()
     grid = numpy.linspace(-LIM, LIM, 121)
     gx, gy = numpy.meshgrid(grid, grid)
-    d, low, high = surface(gan, numpy.stack([gx.ravel(), gy.ravel()], axis=1))
+    d, low, high = toy.heat_map(gan, numpy.stack([gx.ravel(), gy.ravel()], axis=1))
     ax.imshow(d.reshape(gx.shape), extent=(-LIM, LIM, -LIM, LIM), origin="lower", cmap="coolwarm",
               vmin=low, vmax=high, alpha=0.8)
     u = numpy.linspace(-1, 1, MESH)

@@ -41,21 +41,10 @@ LIM = 3.0
 N_JSD = 20000             # samples of p_data and of p_g for the JSD histograms (as examples/game_2d.py)
 
 
-def surface(gan, grid):
-    """The heat map's values on grid points (N, 2), with its colour range: D(x) in [0, 1] for the
-    GAN; for a critic, f(x) minus its mean over the grid, in ± its largest deviation."""
-    d = gan.d_of(grid)[:, 0]                                                     # (N,)
-    if not gan.critic:
-        return d, 0, 1
-    d = d - d.mean()
-    top = max(numpy.abs(d).max(), 1e-12)          # a constant f (e.g. at iteration 0 of a tiny run) stays white
-    return d, -top, top
-
-
 def panel(ax, gan, title):
     grid = numpy.linspace(-LIM, LIM, 121)
     gx, gy = numpy.meshgrid(grid, grid)
-    d, low, high = surface(gan, numpy.stack([gx.ravel(), gy.ravel()], axis=1))
+    d, low, high = toy.heat_map(gan, numpy.stack([gx.ravel(), gy.ravel()], axis=1))
     ax.imshow(d.reshape(gx.shape), extent=(-LIM, LIM, -LIM, LIM), origin="lower", cmap="coolwarm",
               vmin=low, vmax=high, alpha=0.8)
     real = toy.ring_2d()(numpy.random.default_rng(0), 500)

@@ -243,6 +243,28 @@ class SoftmaxCrossEntropy(_Loss):
         return (s - self.target) / self.pred.shape[0]
 
 
+class WassersteinGeneratorLoss(_Loss):
+    """The WGAN generator's objective on the critic's scores f = f(G(z)) (B, 1):
+
+        L_G = −(1/N) Σ f(G(z)),   ∂L_G/∂f = −1/N for every entry
+
+    Linear in f: the signal G gets does not shrink when the critic is sure of itself (there is
+    no sigmoid to saturate). ``target`` is accepted for interface symmetry and ignored.
+    Derivation: docs/derivations.md#the-wasserstein-gan
+    """
+
+    def __init__(self):
+        self.pred = None
+
+    def forward(self, pred, target=None):
+        self._targets(pred, 0)
+        self.pred = pred                                        # (B, 1) scores f
+        return -pred.mean()
+
+    def backward(self):
+        f = self._cached()
+        return -backend.xp.ones_like(f) / f.size
+
 class GradientPenalty(_Loss):
     """WGAN-GP's penalty (Gulrajani et al., 2017) on the critic's input gradients g (B, I), g_b = ∇ₓ f(x̂_b):
 

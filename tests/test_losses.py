@@ -7,7 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import backend, gradcheck
-from minigan.losses import BCE, BCEWithLogits, GradientPenalty, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
+from minigan.losses import (BCE, BCEWithLogits, GradientPenalty, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss,
+                            WassersteinGeneratorLoss)
 from minigan.testing import SETTINGS, TOL, batches, logits_and_targets
 
 
@@ -221,3 +222,12 @@ def test_gradient_penalty_at_a_zero_gradient_is_finite(xp):
     loss = GradientPenalty(10.0)
     assert float(loss.forward(xp.zeros((2, 3)))) == pytest.approx(10.0)
     assert (backend.to_numpy(loss.backward()) == 0).all()
+
+
+@SETTINGS
+@given(data=logits_and_targets())
+def test_wasserstein_generator_loss_gradient(xp, data):
+    """L_G = −mean f, ∂L_G/∂f = −1/N, against central differences (exact: L_G is linear)."""
+    f, _ = data
+    report = gradcheck.check_loss(WassersteinGeneratorLoss(), xp.asarray(f), None)
+    assert report.passed(TOL), report

@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 from minigan.gans import theory, toy
+from minigan.losses import WassersteinGeneratorLoss
 
 
 @pytest.mark.slow
@@ -42,12 +43,12 @@ def test_ring_sampler():
 def test_generator_push_is_minus_the_gradient_of_g_obj(xp, objective):
     """toy.generator_push returns G(z) and −∂g_obj/∂G(z) from the hand-derived backward pass; a
     central difference of g_obj with respect to each generated point, in float64, must agree.
-    'critic': the WGAN's g_obj = −mean f(G(z)) (toy.CriticGeneratorLoss)."""
+    'critic': the WGAN's g_obj = −mean f(G(z)) (losses.WassersteinGeneratorLoss)."""
     from types import SimpleNamespace
 
     from minigan import backend, gradcheck
     from minigan.gans import gan
-    g_loss = toy.CriticGeneratorLoss() if objective == "critic" else gan.generator_loss(objective)
+    g_loss = WassersteinGeneratorLoss() if objective == "critic" else gan.generator_loss(objective)
     model = SimpleNamespace(G=toy.mlp([2, 8, 2], rng=0, dtype="float64"),
                             D=toy.mlp([2, 16, 16, 1], rng=1, dtype="float64"), g_loss=g_loss)
     z = numpy.random.default_rng(2).uniform(-1, 1, (6, 2))                         # (B, 2)

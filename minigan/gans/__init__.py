@@ -14,7 +14,8 @@ A variant is a module of this package that provides, under these names:
     sample_images(G, cfg, n, seed, labels=None)    n samples as a NumPy array (n, 784)
     batches_per_step(cfg, step) minibatches of real images step number ``step`` (0-based) draws
     STATISTICS                  the names of the step's statistics that are summed per epoch
-    epoch_statistics(t)         (optional) extra columns of an epoch's metrics row, e.g. the WGAN's w_valid
+    epoch_statistics(t, samples) (optional) extra columns of an epoch's metrics row, from the epoch's
+                                evaluation samples (None without validation images), e.g. the WGAN's w_valid
     train_step(t)               one step, reading t.G, t.D, t.opt_g, t.opt_d, t.cfg, t.next_batch(), t.noise(), t.rng
 
 Everything else (the loop, schedules applied, metrics, figures, the divergence guard,

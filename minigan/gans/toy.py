@@ -20,6 +20,7 @@ import numpy
 from .. import backend
 from . import gan, theory, wgan, wgan_gp
 from ..layers import Dense, ReLU
+from ..losses import WassersteinGeneratorLoss
 from ..network import Sequential
 from ..optim import SGD, Adam, RMSProp, clip_
 
@@ -84,23 +85,6 @@ def critic_value(D, x):
     return backend.to_numpy(D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False))
 
 
-class CriticGeneratorLoss:
-    """The WGAN generator's objective on the critic's scores f = f(G(z)) (B, 1), as a loss object:
-
-        g_obj = −(1/B) Σ f(G(z)),   ∂g_obj/∂f = −1/B for every row
-
-    ``wgan.generator_update`` descends exactly this (it writes the gradient inline); the object is
-    here so that ``generator_push`` and ``objectives`` read a critic's game as they read the GAN's,
-    through ``g_loss.forward`` and ``g_loss.backward``. Training never uses it."""
-
-    def forward(self, f, target=None):
-        self.f = f                                                   # (B, 1)
-        return -f.mean()
-
-    def backward(self):
-        return -backend.xp.ones_like(self.f) / self.f.shape[0]      # (B, 1)
-
-
 class ToyGAN:
     """G, D and Algorithm 1 on a sampler of p_data; z uniform on [−1, 1]^noise_dim.
 
@@ -127,7 +111,7 @@ class ToyGAN:
         make = optimizer_maker(model, optimizer or "adam")
         self.opt_g, self.opt_d = make(self.G, lr_g), make(self.D, lr_d)
         self.objective = None if self.critic else objective or "nonsaturating"   # G's loss, the GAN's choice
-        self.g_loss = CriticGeneratorLoss() if self.critic else gan.generator_loss(self.objective)
+        self.g_loss = WassersteinGeneratorLoss() if self.critic else gan.generator_loss(self.objective)
         if model == "wgan":
             # The critic starts inside the box, as every critic after a step is (wgan.critic_update).
             clip_([p for p, _ in self.D.params_and_grads()], self.clip)
@@ -178,6 +162,18 @@ class ToyGAN:
         """D's value at NumPy points x (N, d), as NumPy (N, 1): D(x) = σ(D's logit), a probability,
         for the GAN; the critic's score f(x), any real number (no sigmoid), for 'wgan' and 'wgan-gp'."""
         return critic_value(self.D, x) if self.critic else probability(self.D, x)
+
+
+def heat_map(model, grid):
+    """The values a heat map of D draws on NumPy grid points (N, d), with their colour range:
+    D(x) in [0, 1] for the GAN; for a critic, f(x) minus its mean over the grid, in ± its largest
+    deviation (only differences of f matter: the objectives are unchanged by f + constant)."""
+    d = model.d_of(grid)[:, 0]                                                  # (N,)
+    if not model.critic:
+        return d, 0, 1
+    d = d - d.mean()
+    top = max(numpy.abs(d).max(), 1e-12)          # a constant f (a tiny run's start) stays white, no 0/0
+    return d, -top, top
 
 
 def check_options(model, objective, optimizer, clip, lam):
@@ -240,7 +236,7 @@ def generator_push(model, z):
 
     ``model`` needs G, D and g_loss (a ToyGAN, or anything holding those three). The gradient is
     the hand-derived one G's update uses (``gan.generator_step``, or ``wgan.generator_update`` for
-    a critic, whose g_loss is ``CriticGeneratorLoss``: then the push is ∇ₓ f(G(z)) / B, uphill on
+    a critic, whose g_loss is ``losses.WassersteinGeneratorLoss``: then the push is ∇ₓ f(G(z)) / B, uphill on
     the critic's surface): D.forward(G(z)), then D.backward(g_loss.backward(), param_grads=False).
     g_obj is a mean over the B points, so each row is 1/B of that point's own push; nothing is
     updated. Both passes run with train=False (no dropout; toy D has none anyway). z (B, noise_dim)

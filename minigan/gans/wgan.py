@@ -29,6 +29,7 @@ import numpy
 from .. import backend
 from ..config import as_dict, param, require_field, validate_basics
 from ..layers import Dense, Dropout, Maxout
+from ..losses import WassersteinGeneratorLoss
 from ..network import Sequential
 from ..optim import Constant, RMSProp, clip_
 from . import gan
@@ -167,12 +168,19 @@ def critic_objective(f):
     return d_obj, xp.concatenate([-ones, ones])                   # (2B, 1)
 
 
-def critic_update(D, x, s, opt_d, clip):
-    """One critic step on real images x (B, 784) against samples s (B, 784): descend d_obj,
-    then clip every weight to [−c, c] (Algorithm 1, lines 2–7). Returns d_obj."""
+def critic_gradients(D, x, s):
+    """d_obj on real images x (B, 784) and samples s (B, 784), and ∂d_obj/∂θ_f in D's grads: one
+    forward pass of the critic on [x; s], one backward pass for its parameters. Returns d_obj."""
     f = D.forward(backend.xp.concatenate([x, s]))                  # (2B, 1)
     d_obj, df = critic_objective(f)
     D.backward(df, input_grad=False)                               # θ_f grads
+    return d_obj
+
+
+def critic_update(D, x, s, opt_d, clip):
+    """One critic step on real images x (B, 784) against samples s (B, 784): descend d_obj,
+    then clip every weight to [−c, c] (Algorithm 1, lines 2–7). Returns d_obj."""
+    d_obj = critic_gradients(D, x, s)
     opt_d.step()
     # Order rule: clip after the step, so the critic that scores the next batch is in the box.
     clip_([p for p, _ in D.params_and_grads()], clip)
@@ -182,15 +190,15 @@ def critic_update(D, x, s, opt_d, clip):
 def generator_update(G, D, z, opt_g):
     """One generator step: descend g_obj = −(1/B) Σ f(G(z)) (Algorithm 1, lines 9–11). Returns g_obj.
 
-    ∂g_obj/∂f = −1/B for every row; back through the critic (no ∂/∂θ_f: the critic is not
-    updated here) into G(z), then through G."""
-    xp = backend.xp
+    ∂g_obj/∂f = −1/B for every row (``losses.WassersteinGeneratorLoss``); back through the critic
+    (no ∂/∂θ_f: the critic is not updated here) into G(z), then through G."""
+    g_loss = WassersteinGeneratorLoss()
     s = G.forward(z)                                               # (B, 784)
-    f = D.forward(s)                                               # (B, 1)
-    ds = D.backward(-xp.ones_like(f) / f.shape[0], param_grads=False)   # (B, 784) ∂g_obj/∂G(z)
+    g_obj = g_loss.forward(D.forward(s))                           # on f(G(z)) (B, 1)
+    ds = D.backward(g_loss.backward(), param_grads=False)          # (B, 784) ∂g_obj/∂G(z)
     G.backward(ds, input_grad=False)                               # θ_g grads
     opt_g.step()
-    return -f.mean()
+    return g_obj
 
 
 def wgan_step(G, D, draws, noise, opt_g, opt_d, clip):
@@ -227,8 +235,9 @@ def held_out_estimate(D, images, samples, chunk=1000):
     return mean_f(images) - mean_f(samples)
 
 
-def epoch_statistics(t):
-    """Per-epoch columns: w_valid, Ŵ between the validation images and the epoch's evaluation samples."""
-    if t.valid is None:
+def epoch_statistics(t, samples):
+    """Per-epoch columns: w_valid, Ŵ between the validation images and the epoch's evaluation
+    ``samples`` (None when the run has no validation images: then no column)."""
+    if samples is None:
         return {}
-    return {"w_valid": held_out_estimate(t.D, t.valid, t.evaluation_samples())}
+    return {"w_valid": held_out_estimate(t.D, t.valid, samples)}

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from .. import backend
 from ..config import as_dict, param
 from ..losses import GradientPenalty
-from ..optim import Adam, Constant
+from ..optim import Adam
 from . import wgan
-from .wgan import critic_objective, generator_update
+from .wgan import critic_gradients, generator_update
 
 MODEL = "wgan-gp"
 PAPER = "Gulrajani et al. (2017), Improved Training of Wasserstein GANs"
@@ -90,9 +90,8 @@ def optimizers(cfg, G, D):
             Adam(D.params_and_grads, cfg.lr, cfg.beta1, cfg.beta2))
 
 
-def schedules(cfg):
-    """A constant α and no momentum (the paper's)."""
-    return Constant(cfg.lr), None
+# A constant α and no momentum, as the WGAN's.
+schedules = wgan.schedules
 
 
 def penalty_gradients(D, x_hat, lam):
@@ -112,14 +111,11 @@ def penalty_gradients(D, x_hat, lam):
 def critic_update(D, x, s, eps, opt_d, lam):
     """One critic step (Algorithm 1, lines 3–9): descend (1/B) Σ [f(s) − f(x)] + P at
     x̂ = ε x + (1 − ε) s, for real images x, samples s (B, 784) and ε (B, 1). Returns (d_obj, P)."""
-    xp = backend.xp
     x_hat = eps * x + (1 - eps) * s                                  # (B, 784) between x and s
     p = penalty_gradients(D, x_hat, lam)
     grads_p = [g for _, g in D.params_and_grads()]                   # ∂P/∂θ_f (backward replaces, never reuses, them)
     # Order rule: the penalty's passes are finished before this forward replaces their caches.
-    f = D.forward(xp.concatenate([x, s]))                            # (2B, 1)
-    d_obj, df = critic_objective(f)
-    D.backward(df, input_grad=False)                                 # grads: ∂d_obj/∂θ_f
+    d_obj = critic_gradients(D, x, s)                                # grads: ∂d_obj/∂θ_f
     for (_, g), g_p in zip(D.params_and_grads(), grads_p):
         g += g_p                                                     # ∂L/∂θ_f = ∂d_obj/∂θ_f + ∂P/∂θ_f
     opt_d.step()

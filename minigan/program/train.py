@@ -239,9 +239,10 @@ class Trainer:
         labels = numpy.arange(100) // 10 if self.variant.CONDITIONAL else None
         return self.variant.sample_images(self.G, self.cfg, 100, self.cfg.seed * 1000 + 5, labels)
 
-    def evaluate(self):
-        """Parzen (and, if cfg.scores asks, IS and FID) of one set of samples: the row's entries."""
-        samples = self.evaluation_samples()
+    def evaluate(self, samples=None):
+        """Parzen (and, if cfg.scores asks, IS and FID) of one set of samples (default: this epoch's
+        ``evaluation_samples``): the row's entries."""
+        samples = self.evaluation_samples() if samples is None else samples
         res = parzen.evaluate(samples, self.valid, self.test)
         row = dict(parzen_sigma=res.sigma, parzen_valid=res.valid_mean, parzen_test=res.mean, parzen_se=res.se)
         if "fid" in self.cfg.scores:
@@ -260,11 +261,15 @@ class Trainer:
                 row["d_acc_" + key[len("d_right_"):]] = self._sum(key) / max(self.sums_seen, 1)
             else:
                 row[key] = self._sum(key) / n
-        if hasattr(self.variant, "epoch_statistics"):
-            row.update(self.variant.epoch_statistics(self))
+        evaluating = bool(cfg.parzen_every) and self.epoch % cfg.parzen_every == 0 and self.valid is not None
+        extra = getattr(self.variant, "epoch_statistics", None)            # e.g. the WGAN's w_valid
+        # The epoch's evaluation samples, drawn once for every statistic that reads them.
+        samples = self.evaluation_samples() if self.valid is not None and (evaluating or extra) else None
+        if extra:
+            row.update(extra(self, samples))
         is_best = False
-        if cfg.parzen_every and self.epoch % cfg.parzen_every == 0 and self.valid is not None:
-            row.update(self.evaluate())
+        if evaluating:
+            row.update(self.evaluate(samples))
             is_best = row["parzen_valid"] > self.best_valid
             self.best_valid = max(self.best_valid, row["parzen_valid"])
         self.rows.append(row)
