@@ -57,7 +57,7 @@ if [ "$dry" = 1 ]; then
     --out "$out/train" --n-train 200 --epochs 2 --parzen-every 2 --parzen-samples 100 --g-hidden 16 \
     --d-units 8 --d-pieces 2 --no-progress
 else
-  step "pytest (CuPy copies)" 300 pytest_cupy.txt python3 -m pytest -q -p no:cacheprovider -k cupy tests
+  step "pytest (CuPy copies)" 300 pytest_cupy.txt python3 -m pytest -q -p no:cacheprovider -k "cupy and not sim" tests
   # bench.py compares with PyTorch on CUDA for the cupy backend, and says so when torch is absent
   step "bench.py" 100 bench.md python3 benchmarks/bench.py --backends cupy --batches 100 200 500 1000 \
     --data "$MINIGAN_DATA"

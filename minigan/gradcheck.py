@@ -201,6 +201,7 @@ def kink_distance(layer, x):
     piece. A finite-difference check is meaningful when this exceeds h·‖W‖-ish.
     """
     xp = backend.xp
+    x = backend.asarray(x)            # a NumPy x is welcome on either backend
     name = type(layer).__name__
     if name == "ReLU":
         return float(xp.abs(x).min())
@@ -217,6 +218,7 @@ def network_kink_distance(net, x, seed=0):
     """The smallest ``kink_distance`` over the layers of ``net`` on input x (dropout masks
     seeded as in ``check_network``): how far this input is from any non-differentiable point."""
     layers = getattr(net, "layers", [net])
+    x = backend.asarray(x)            # a NumPy x is welcome on either backend
     _reseed(layers, seed)
     nearest = float("inf")
     for layer in layers:

@@ -7,30 +7,50 @@ import pytest
 
 from minigan import backend
 
+import devicesim
+
 _GPU = backend.gpu_available()
 NO_GPU = "CuPy backend: no CuPy installation with a visible CUDA GPU on this machine"
 
 
-@pytest.fixture(params=["numpy", "cupy"])
+@pytest.fixture(params=["numpy", "cupy", "cupy-sim"])
 def xp(request):
-    """Run the test on NumPy, and again on CuPy when a GPU is present."""
+    """Run the test on NumPy; again on CuPy when a GPU is present; and, on a machine without one,
+    on the CuPy stand-in (tests/devicesim.py), which catches host/device mix-ups on the CPU."""
     if request.param == "cupy" and not _GPU:
         pytest.skip(NO_GPU)
-    previous = backend.name
-    module = backend.use(request.param)
-    yield module
-    backend.use(previous)
+    if request.param == "cupy-sim" and _GPU:
+        pytest.skip("the real CuPy is tested on this machine; the stand-in adds nothing")
+    previous = backend.xp, backend.name
+    if request.param == "cupy-sim":
+        backend.xp, backend.name = devicesim.cupy, "cupy"     # the code under test takes its CuPy branches
+    else:
+        backend.use(request.param)
+    yield backend.xp
+    backend.xp, backend.name = previous
 
 
-@pytest.fixture
-def mnist_dir():
-    """Folder with the four MNIST files: $MINIGAN_DATA (CI sets it), else ../shared/data/mnist."""
+def mnist_folder():
+    """Folder with the four MNIST files: $MINIGAN_DATA (CI sets it), else ../shared/data/mnist;
+    None when neither holds them."""
     folder = os.environ.get("MINIGAN_DATA")
     if not folder:
         guess = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
         folder = str(guess) if guess.is_dir() else None
     if not folder or not (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip("MNIST not available: set MINIGAN_DATA to a folder with the four MNIST .gz files")
+        return None
+    return folder
+
+
+NO_MNIST = "MNIST not available: set MINIGAN_DATA to a folder with the four MNIST .gz files"
+
+
+@pytest.fixture
+def mnist_dir():
+    """The MNIST folder (``mnist_folder``); the test is skipped, saying why, without one."""
+    folder = mnist_folder()
+    if folder is None:
+        pytest.skip(NO_MNIST)
     return folder
 
 
@@ -57,4 +77,5 @@ def pytest_terminal_summary(terminalreporter):
     if cupy:
         terminalreporter.write_line(
             f"skipped: {len(cupy)} CuPy copies of tests (no CuPy installation with a visible CUDA GPU "
-            "here, so only NumPy was tested; on a machine with a GPU both backends are)")
+            "here, so NumPy and the CuPy stand-in tests/devicesim.py were tested; on a machine with a "
+            "GPU, NumPy and CuPy are)")

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -549,3 +550,15 @@ def test_train_refuses_an_empty_out_and_an_unused_classifier(argv, said, tmp_pat
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and said in err and not any(tmp_path.iterdir())
+
+
+def test_resume_help_and_readme_say_a_cupy_resume_is_not_bitwise(capsys):
+    """CuPy's generators cannot save their state, so a resumed GPU run re-seeds them: users read
+    that where they read about --resume (issue 22, item 7)."""
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "on NumPy bit for bit the uninterrupted run; on CuPy" in help_text
+    assert "only statistically the same" in help_text
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert "the same run bit for bit on NumPy, only statistically on CuPy" in readme

@@ -76,13 +76,18 @@ def probability(D, x):
     """D(x) = σ(D's logit) for NumPy points x (N, d), as NumPy (N, 1); no dropout. The GAN's D only:
     a critic's score is ``critic_value``."""
     from ..layers import sigmoid
-    return backend.to_numpy(sigmoid(critic_value(D, x)))
+    return backend.to_numpy(sigmoid(_output(D, x)))        # σ on the device, then to the host
 
 
 def critic_value(D, x):
     """D's raw output for NumPy points x (N, d), as NumPy (N, 1); no dropout. For a WGAN critic this
     is f(x), the score itself; for the GAN's D it is the logit, which ``probability`` squashes."""
-    return backend.to_numpy(D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False))
+    return backend.to_numpy(_output(D, x))
+
+
+def _output(D, x):
+    """D's raw output for NumPy points x (N, d), on the device (N, 1); no dropout."""
+    return D.forward(backend.asarray(numpy.asarray(x, dtype=numpy.float32)), train=False)
 
 
 class ToyGAN:

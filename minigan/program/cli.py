@@ -185,7 +185,9 @@ def build_parser(model=None):
                    help=f"train until this many epochs are complete (default: {variant.Config.epochs})")
     t.add_argument("--max-steps", type=_int_at_least(0), default=None, metavar="N",
                    help="stop after N more steps, e.g. for a smoke test or a benchmark")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint: on NumPy bit for bit "
+                   "the uninterrupted run; on CuPy, whose generators cannot save their state, noise and "
+                   "dropout are re-seeded from (seed, step), so only statistically the same")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--classifier", metavar="FILE", default=None,
                    help="with --scores parzen,is,fid: a classifier written by minigan classifier --out FILE, "
