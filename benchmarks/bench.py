@@ -27,6 +27,7 @@ import statistics
 import time
 import tracemalloc
 
+import minigan  # noqa: F401  before NumPy, as in `minigan train`: it sets OpenBLAS's spin default
 import numpy
 
 from minigan import backend
@@ -52,8 +53,11 @@ def blas_note(environ=os.environ):
     the machines this project is measured on pin Haswell (AVX2) kernels on an AVX-512 CPU,
     about half the matrix-product rate of the kernels OpenBLAS would pick by itself.
     """
-    pins = [f"{k}={environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS") if k in environ]
-    return "; ".join(pins) if pins else "OpenBLAS kernels chosen by OpenBLAS (no OPENBLAS_CORETYPE set)"
+    kernels = (f"OPENBLAS_CORETYPE={environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in environ
+               else "OpenBLAS kernels chosen by OpenBLAS (no OPENBLAS_CORETYPE set)")
+    # the thread count, and how long idle threads spin (minigan/__init__.py sets a default)
+    others = [f"{k}={environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT") if k in environ]
+    return "; ".join([kernels, *others])
 
 
 def timed(fn, steps, warmup, sync=backend.synchronize):
@@ -77,14 +81,21 @@ def matmul_ceiling(n=2048, repeats=5):
     return 2 * n ** 3 / seconds / 1e9
 
 
-def step_products(B):
+def paper_config(batch=100, width=1.0):
+    """The paper's configuration at batch ``batch``, with G's and D's widths times ``width``."""
+    base = gan.Config()
+    return gan.Config(batch_size=batch, g_hidden=max(1, round(base.g_hidden * width)),
+                      d_units=max(1, round(base.d_units * width)))
+
+
+def step_products(B, width=1.0):
     """The matrix products of minigan's released step at batch B: (part, (rows, inner, cols)) each.
 
     Z noise, H G's hidden width, X pixels, U maxout units, UK = U·K maxout pieces in all,
-    from the paper's configuration. Only the products a step computes are listed (no ∂/∂z,
-    no ∂/∂x for D's own update).
+    from the paper's configuration (widths times ``width``). Only the products a step computes
+    are listed (no ∂/∂z, no ∂/∂x for D's own update).
     """
-    cfg = gan.Config()
+    cfg = paper_config(B, width)
     Z, H, X, U, UK = cfg.noise_dim, cfg.g_hidden, 784, cfg.d_units, cfg.d_units * cfg.d_pieces
     return [("G forward", (B, Z, H)), ("G forward", (B, H, H)), ("G forward", (B, H, X)),
             ("D forward on [x; G(z)]", (2 * B, X, UK)), ("D forward on [x; G(z)]", (2 * B, U, UK)),
@@ -99,9 +110,9 @@ def step_products(B):
             ("D backward ∂/∂h", (2 * B, 1, U)), ("D backward ∂/∂h", (2 * B, UK, U))]
 
 
-def step_flops(B):
+def step_flops(B, width=1.0):
     """Floating-point operations of minigan's released step (2 per multiply-add, matrix products only)."""
-    return sum(2 * m * k * n for _, (m, k, n) in step_products(B))
+    return sum(2 * m * k * n for _, (m, k, n) in step_products(B, width))
 
 
 def products_time(B, steps, warmup):
@@ -116,8 +127,8 @@ def products_time(B, steps, warmup):
 
 
 class MiniganStep:
-    def __init__(self, batch):
-        cfg = gan.Config(batch_size=batch)
+    def __init__(self, batch, width=1.0):
+        cfg = paper_config(batch, width)
         self.cfg, self.G, self.D = cfg, gan.paper_generator(cfg), gan.paper_discriminator(cfg)
         self.rng = backend.rng(0)
         self.D.set_rng(self.rng)
@@ -245,6 +256,10 @@ def main(argv=None):
     p.add_argument("--step-only", action="store_true",
                    help="print only the median of the paper's step (no PyTorch, products, Parzen or batch table): "
                         "one round of an A/B comparison between two versions of minigan, alternated by the caller")
+    p.add_argument("--scaling-only", action="store_true",
+                   help="print only the scaling table: --batches at the paper's widths, --widths at batch 100")
+    p.add_argument("--widths", type=float, nargs="+", default=[0.5, 1, 2, 4],
+                   help="width factors of G's hidden layers and D's maxout units for --scaling-only")
     p.add_argument("--scores-only", action="store_true", help="print only the table of the scores beyond Parzen")
     p.add_argument("--score-samples", type=int, default=10000,
                    help="samples (and real images) for that table (default 10000, as the issue asks)")
@@ -261,6 +276,9 @@ def main(argv=None):
             continue
         if args.scores_only:
             print_scores(name, args.data, args.score_samples)
+            continue
+        if args.scaling_only:
+            print_scaling(args.batches, args.widths, args.steps, args.warmup)
             continue
         if args.step_only:
             ours = compare_steps(MiniganStep(100), None, args.steps, args.warmup)[0]
@@ -297,6 +315,26 @@ def main(argv=None):
         print_scores(name, args.data, args.score_samples)
         rows.append((name, ours, theirs))
     return rows
+
+
+def print_scaling(batches, widths, steps, warmup):
+    """Step time and peak memory as the work grows, against the floor (the step's FLOP at the
+    ceiling): batch sizes at the paper's widths, then widths ×w (G's hidden layers and D's maxout
+    units) at the paper's batch 100."""
+    ceiling = max(matmul_ceiling(repeats=3) for _ in range(3)) * 1e9
+    print(f"float32 matrix-product ceiling (best of 3 × 3 rounds): {ceiling / 1e9:.0f} GFLOP/s\n")
+    print("| batch | widths | parameters | GFLOP a step | step ms | floor ms | step / floor "
+          "| ms per 100 images | peak memory during a step (MB) |\n|---|---|---|---|---|---|---|---|---|")
+    for batch, width in [(b, 1.0) for b in batches] + [(100, w) for w in widths if w != 1.0]:
+        step = MiniganStep(batch, width)
+        n = sum(p.size for net in (step.G, step.D) for p, _ in net.params_and_grads())
+        flops = step_flops(batch, width)
+        ms = timed(step, max(3, int(steps * 100 / max(batch * width ** 2, 100))), warmup) * 1e3
+        floor = flops / ceiling * 1e3
+        print(f"| {batch} | ×{width:g} (G {step.cfg.g_hidden}, D {step.cfg.d_units}×{step.cfg.d_pieces}) | "
+              f"{n / 1e6:.1f} M | {flops / 1e9:.2f} | {ms:.1f} | {floor:.1f} | {ms / floor:.2f}× | "
+              f"{ms * 100 / batch:.1f} | {peak_memory_mb(step):.0f} |")
+    print()
 
 
 def print_scores(name, data_dir, n):

@@ -48,6 +48,67 @@ def test_sgd_in_place_update_equals_the_textbook_line(xp, lr):
     assert numpy.array_equal(backend.to_numpy(g), g0)
 
 
+def test_sgd_in_two_threads_is_bit_for_bit_the_plain_loop(xp, monkeypatch):
+    """SGD.step updates large arrays in two halves on two threads (optim.in_two_threads). Arrays
+    above and below optim.SPLIT_ABOVE, of odd sizes, and one that is not contiguous (updated
+    whole): every θ and v must equal, to the bit, the textbook loop of SGD._update over whole
+    arrays, on one core as on two."""
+    from minigan import optim
+    rng = numpy.random.default_rng(1)
+    big = optim.SPLIT_ABOVE
+    shapes = [(big + 1,), (3, big // 2 + 7), (5,), (7, 11), (big // 64, 130)]
+    base = [[rng.normal(size=s).astype(numpy.float32) for s in shapes] for _ in range(3)]
+
+    def run(threaded, cores):
+        theta, g, v = ([xp.asarray(a.copy()) for a in arrays] for arrays in base)
+        theta[-1], g[-1], v[-1] = theta[-1][:, ::2], g[-1][:, ::2], v[-1][:, ::2]   # strided views
+        opt = SGD(lambda: list(zip(theta, g)), lr=0.05, momentum=0.6)
+        opt.velocity = v
+        monkeypatch.setattr(optim, "_cores", lambda: cores)
+        for _ in range(3):
+            if threaded:
+                opt.step()
+            else:                                     # the textbook loop the comment in step() names
+                for p, grad, vel in zip(theta, g, opt.velocity):
+                    opt._update(p, grad, vel)
+        return [backend.to_numpy(a) for a in theta + opt.velocity]
+
+    plain = run(False, 1)
+    for cores in (1, 2):
+        assert all(numpy.array_equal(a, b) for a, b in zip(run(True, cores), plain))
+
+
+def test_in_two_threads_gives_each_thread_one_half_of_every_large_array(monkeypatch):
+    """The split happens: a large array's two halves go to two threads, a small array goes whole,
+    and on one core everything runs in the calling thread."""
+    import threading
+    from minigan import optim
+    a, b = numpy.zeros(optim.SPLIT_ABOVE * 2 + 1), numpy.zeros(3)
+    for cores, threads in ((2, 2), (1, 1)):
+        seen = []
+        monkeypatch.setattr(optim, "_cores", lambda: cores)
+        optim.in_two_threads(lambda x: seen.append((x.size, threading.get_ident())), [(b,), (a,)])
+        assert sorted(size for size, _ in seen) == [3, optim.SPLIT_ABOVE, optim.SPLIT_ABOVE + 1]
+        assert len({ident for _, ident in seen}) == threads
+        big = [ident for size, ident in seen if size > 3]
+        assert len(set(big)) == threads                  # the two halves: one thread each (on two cores)
+
+
+def test_importing_minigan_first_sets_openblas_spin_default_and_never_overrides(tmp_path):
+    """minigan/__init__.py shortens OpenBLAS's idle spin when NumPy is not loaded yet, and leaves
+    a value the user set, or an already loaded NumPy, alone."""
+    import os
+    import subprocess
+    import sys
+    show = "import os; {} import minigan; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    for env, first, expected in (({}, "", "16"), ({"OPENBLAS_THREAD_TIMEOUT": "28"}, "", "28"),
+                                 ({}, "import numpy;", "None")):
+        environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+        out = subprocess.run([sys.executable, "-c", show.format(first)], env={**environ, **env},
+                             capture_output=True, text=True, cwd=tmp_path)
+        assert out.stdout.strip() == expected, out.stderr
+
+
 @pytest.mark.parametrize("lr", [0.0, -0.1, float("nan")])
 def test_sgd_refuses_a_learning_rate_that_is_not_positive(xp, lr):
     p, g, pairs = one_param(xp, 1.0, 2.0)
