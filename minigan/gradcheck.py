@@ -35,6 +35,7 @@ input, about h·Σ_i |W_im| for a maxout piece m (the tests do, with
 Dropout. A random layer must draw the same mask at every evaluation: the checks
 below re-seed every layer that has an ``rng`` before each forward pass.
 """
+import math
 from dataclasses import dataclass
 
 import numpy
@@ -94,7 +95,10 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
     for name, a in arrays.items():
         if a.dtype != numpy.float64:
             raise TypeError(f"gradient checks need float64 arrays; {name} is {a.dtype}")
-    roundoff = ROUNDOFF_ULPS * numpy.finfo(numpy.float64).eps * abs(_scalar(f())) / h
+    value = _scalar(f())
+    if not math.isfinite(value):           # nothing to compare: say so rather than report error 0
+        return Report(math.inf, f"the function itself (f() = {value})", math.nan, math.nan, 0, 0.0)
+    roundoff = ROUNDOFF_ULPS * numpy.finfo(numpy.float64).eps * abs(value) / h
     if mode == "full":
         worst = (0.0, "", 0.0, 0.0)
         scale, pairs, n = 0.0, [], 0
@@ -102,6 +106,9 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
             num = numerical_gradient(f, a, h)
             ana = backend.to_numpy(grads[name]).astype(numpy.float64).reshape(num.shape)
             pairs.append((name, ana, num))
+            bad = _first_non_finite(name, ana, num)
+            if bad:    # a NaN never exceeds a worst error, and an inf scale would hide every other
+                return Report(*bad, num.size, 0.0)
             scale = max(scale, numpy.abs(ana).max(initial=0), numpy.abs(num).max(initial=0))
             n += num.size
         for name, ana, num in pairs:
@@ -130,11 +137,24 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
             for k, a in arrays.items():
                 a += h * u[k]
             num = (f_plus - f_minus) / (2 * h)
+            if not (math.isfinite(ana) and math.isfinite(num)):
+                return Report(math.inf, f"direction {d} (not finite)", ana, num, n_directions, 0.0)
             scale = max(abs(ana), abs(num), 1e-300)
             reports.append(Report(abs(ana - num) / scale, f"direction {d}", ana, num, n_directions,
                                   roundoff / scale))
         return max(reports, key=lambda r: r.max_rel_error - r.roundoff)   # furthest beyond its allowance
     raise ValueError(f"mode must be 'full' or 'random', got {mode!r}")
+
+
+def _first_non_finite(name, ana, num):
+    """(inf, where, analytic, numeric) at the first entry where either gradient is NaN or ±inf,
+    or None: a non-finite entry fails a check, whatever the other entries say."""
+    bad = ~(numpy.isfinite(ana) & numpy.isfinite(num))
+    if not bad.any():
+        return None
+    i = int(numpy.flatnonzero(bad)[0])
+    idx = list(map(int, numpy.unravel_index(i, num.shape)))
+    return math.inf, f"{name}{idx} (not finite)", float(ana.reshape(-1)[i]), float(num.reshape(-1)[i])
 
 
 def _reseed(layers, seed):

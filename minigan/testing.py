@@ -219,6 +219,8 @@ def _index(i):
 
 _HINT = ("hint: a wrong factor shows as an error near 0.5 or 1 (a flipped sign near 2), "
          "round-off stays below ~1e-8; check the derivation of {array} in {where}")
+_HINT_NON_FINITE = ("hint: a NaN or inf gradient entry fails whatever the others say; look in {where} "
+                    "for a division by zero (by a mask, by an output that can be 0), a log of 0, or an overflow")
 
 
 def _gradient_message(what, report, tol, array, where_to_look):
@@ -234,7 +236,8 @@ def _gradient_message(what, report, tol, array, where_to_look):
             f"  numeric:         {report.numeric:.6g}   (central difference, h = {H:g})\n"
             f"  relative error:  {report.max_rel_error:.2e}   ({scale}; allowed: "
             f"tol {tol:g} + round-off allowance {report.roundoff:.1e})\n"
-            "  " + _HINT.format(array=f"∂L/∂{array}" if array else "the gradients", where=where_to_look))
+            "  " + (_HINT_NON_FINITE.format(where=where_to_look) if "not finite" in report.where else
+                    _HINT.format(array=f"∂L/∂{array}" if array else "the gradients", where=where_to_look)))
 
 
 def _where_to_look(net, where):

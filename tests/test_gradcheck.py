@@ -95,3 +95,52 @@ def test_a_gradient_near_zero_everywhere_is_judged_beyond_round_off(xp, mode):
     assert right.passed(1e-6) and right.roundoff < 1e-3
     wrong = gradcheck.check_loss(HalfBCE(), p, t, mode=mode)       # error ½ of the scale
     assert not wrong.passed(1e-6) and wrong.max_rel_error > 0.4
+
+
+class NaNGradient(ReLU):
+    """A backward whose ∂L/∂x has one NaN entry (e.g. a 0/0 at a kink)."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        dx[0, 1] = float("nan")
+        return dx
+
+
+class DividesByTheMask(Dense):
+    """Dividing by a mask with zeros instead of multiplying: inf entries in the weight gradient."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        mask = backend.xp.ones_like(self.grads["W"])
+        mask[0, 1] = 0                                                  # one dropped entry
+        self.grads["W"] = self.grads["W"] / mask                        # ±inf there
+        return dx
+
+
+@pytest.mark.parametrize("make", [NaNGradient, lambda: DividesByTheMask(3, 2, irange=1.0, rng=0, dtype="float64")],
+                         ids=["nan", "inf"])
+@pytest.mark.parametrize("mode", ["full", "random"])
+def test_a_non_finite_analytic_gradient_fails_and_names_its_entry(xp, make, mode):
+    """issue 23, item 17: a NaN never compared as the worst error, and one inf entry made the scale
+    inf and every error 0, so both passed with error 0.0."""
+    layer = make()                                  # built on the backend under test
+    x = xp.asarray(numpy.random.default_rng(3).uniform(0.1, 1, (4, 3)))
+    report = gradcheck.check_layer(layer, x, mode=mode)
+    assert not report.passed(1e-6) and report.max_rel_error == float("inf")
+    assert "not finite" in report.where
+    if mode == "full":
+        assert "[0, 1] (not finite)" in report.where, report.where
+
+
+def test_the_kit_names_a_non_finite_entry_and_hints_at_its_cause(xp):
+    from minigan.testing import assert_layer_gradients
+    x = numpy.random.default_rng(3).uniform(0.1, 1, (4, 3))
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x\[0, 1\] \(not finite\).*analytic:\s+nan.*"
+                                             r"relative error:\s+inf.*division by zero"):
+        assert_layer_gradients(NaNGradient(), x)
+
+
+def test_a_non_finite_function_value_fails_and_says_so(xp):
+    a = xp.asarray(numpy.array([1.0, 2.0]))
+    report = gradcheck.compare(lambda: xp.log(-a).sum(), {"a": a}, {"a": -1 / a})
+    assert not report.passed(1e-6) and "the function itself (f() = nan)" in str(report)
