@@ -32,7 +32,8 @@
 #
 # **Data.** Stops 3 to 5 need the four MNIST `.gz` files. Set the environment variable
 # `MINIGAN_DATA` to the folder that holds them before starting Jupyter, or let
-# `minigan.files.data` find them in its cache folder (`minigan train` puts them there once).
+# `minigan.files.data` find them in its cache folder, `~/.cache/minigan/mnist` (`minigan train` run
+# without `--data` and without `MINIGAN_DATA` downloads them there; with either, it does not).
 
 # %%
 import io

@@ -31,7 +31,8 @@ def test_flop_count_of_the_step():
     assert abs(bench.step_flops(100) / 1e9 - 2.82) < 0.01
 
 
-def test_flop_count_is_what_the_step_computes(monkeypatch):
+@pytest.mark.parametrize("width", [1.0, 0.5, 2.0])
+def test_flop_count_is_what_the_step_computes(monkeypatch, width):
     """Count the matrix products the layers really perform in one released step (from their
     shapes and backward switches) and compare with bench's count: a gradient computed and
     thrown away, like the first Maxout's ∂/∂input that this test was written after, fails it."""
@@ -57,8 +58,25 @@ def test_flop_count_is_what_the_step_computes(monkeypatch):
 
     counting(layers.Dense)
     counting(layers.Maxout)
-    bench.MiniganStep(10)()                                   # the step bench times, at batch 10
-    assert sum(flop) == bench.step_flops(10)
+    bench.MiniganStep(10, width)()                            # the step bench times, at batch 10
+    assert sum(flop) == bench.step_flops(10, width)
+
+
+def test_scaling_table_and_step_parts_print_their_rows(capsys, monkeypatch):
+    """bench.py --scaling-only (batches, then widths, against the floor) and step_parts.py (each
+    call of the step, its products alone, the rest) on tiny sizes."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench
+    import step_parts
+    bench.main(["--backends", "numpy", "--scaling-only", "--steps", "2", "--warmup", "0",
+                "--batches", "10", "--widths", "0.05", "1"])
+    out = capsys.readouterr().out
+    assert "| step / floor |" in out and "| 10 | ×1 (G 1200, D 240×5) |" in out
+    assert "| 100 | ×0.05 (G 60, D 12×5) |" in out and "×1 (G 1200, D 240×5) | 3.7 M" in out
+    step_parts.main(["--steps", "2", "--batch", "10"])
+    out = capsys.readouterr().out
+    assert "| D[1] Maxout(784→240×5).backward | 2 |" in out and "SGD step of G" in out
+    assert "**the whole step (median)**" in out and "| dropout mask" in out
 
 
 def test_train_vs_torch_says_how_to_get_torch(monkeypatch):

@@ -68,6 +68,17 @@ def test_is_mean_and_std_over_splits(xp):
     assert std == pytest.approx(0.5, rel=1e-12)
 
 
+def test_is_splits_as_the_original_code_at_i_n_over_splits_and_leaves_no_row_out(xp):
+    """5 rows, 2 splits: the original code cuts at 0·5//2 = 0, 1·5//2 = 2, 2·5//2 = 5, so the parts
+    are rows 0–1 and 2–4; the fifth row counts (cutting N // 2 = 2 rows a part would drop it).
+    Part 1 = identity of 2 classes (IS 2); part 2 = rows [½ ½], [½ ½], [1 0]: p(y) = (2/3, 1/3),
+    KL of [½ ½] to it = ½ ln(3/4) + ½ ln(3/2) = ½ ln(9/8), KL of [1 0] = ln(3/2), mean KL
+    = (ln(9/8) + ln(3/2)) / 3 = ln(27/16) / 3, IS = (27/16)^(1/3) = 1.19055."""
+    probs = xp.asarray([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, 0.5], [1.0, 0.0]])
+    mean, _ = inception_score(probs, splits=2)
+    assert mean == pytest.approx((2 + (27 / 16) ** (1 / 3)) / 2, rel=1e-12)
+
+
 @pytest.mark.parametrize("probs, splits, words", [
     (numpy.ones(10) / 10, 1, "2-D"),
     (numpy.array([[1.2, -0.2], [0.5, 0.5]]), 1, "≥ 0"),

@@ -104,9 +104,10 @@ def inception_score(probs, splits=10):
     ``probs`` is (N, C), rows are p(y|x): non-negative and summing to 1 within
     1e-6·C. Rows are *not* renormalised (a row that sums to 0.9 is a bug upstream,
     e.g. logits passed instead of softmax outputs, and we would rather say so).
-    The N rows are cut into ``splits`` consecutive parts of N // splits rows
-    (as the original code; the last N mod splits rows are left out) and the
-    result is the mean and the population std (ddof=0) of the per-part scores.
+    The N rows are cut into ``splits`` consecutive parts at rows i·N // splits, as the
+    original code (Salimans et al., 2016) does: no row is left out, and when splits does
+    not divide N some parts are one row longer. The result is the mean and the population
+    std (ddof=0) of the per-part scores.
     """
     xp = backend.xp
     _positive_int("splits", splits)
@@ -123,8 +124,7 @@ def inception_score(probs, splits=10):
     if worst > 1e-6 * c:
         raise ValueError(f"probs: expected each row to sum to 1 within 1e-6·C = {1e-6 * c:.1g}, "
                          f"got a row off by {worst:.3g}; apply softmax, or divide each row by its sum")
-    size = n // splits
-    scores = [_part_score(p[i * size:(i + 1) * size]) for i in range(splits)]
+    scores = [_part_score(p[i * n // splits:(i + 1) * n // splits]) for i in range(splits)]
     mean = sum(scores) / splits
     std = math.sqrt(sum((s - mean) ** 2 for s in scores) / splits)
     return mean, std
