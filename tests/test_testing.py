@@ -394,3 +394,54 @@ def test_import_without_hypothesis_says_how_to_install(monkeypatch):
     with pytest.raises(ImportError, match=r"minigan.testing needs hypothesis: pip install hypothesis "
                                           r"\(or minigan\[test\]\)"):
         importlib.import_module("minigan.testing")
+
+
+# ----- issue 23, item 10: no false alarm on a correct layer ------------------------------------
+
+class BatchNorm:
+    """A correct layer of another library with curvature: y = (x − μ) / √(σ² + ε) per column,
+    μ and σ² over the batch; ∂L/∂x = (1/(B s)) (B dy − Σ_b dy − ŷ Σ_b dy ŷ), s = √(σ² + ε)."""
+
+    def __init__(self, eps=1e-5):
+        self.eps, self.params, self.grads = eps, {}, {}
+
+    def forward(self, x, train=True):
+        xp = backend.xp
+        self.inv = 1 / xp.sqrt(x.var(axis=0) + self.eps)            # (I,) 1/s
+        self.xhat = (x - x.mean(axis=0)) * self.inv                    # (B, I)
+        return self.xhat
+
+    def backward(self, dy):
+        B = dy.shape[0]
+        return self.inv / B * (B * dy - dy.sum(axis=0) - self.xhat * (dy * self.xhat).sum(axis=0))
+
+
+@pytest.mark.parametrize("seed", [73, 104])
+def test_a_correct_layer_with_curvature_passes_the_vjp_identity(xp, seed):
+    """Batches of small variance (σ = 1e-3) make BatchNorm's third derivative large: the central
+    difference's h² term alone was 2.9e-6 (seed 73) and 1.1e-6 (seed 104), above TOL, before
+    assert_vjp_identity extrapolated it away (Richardson). The finite-difference check agrees."""
+    rng = numpy.random.default_rng(seed)
+    x = rng.normal(0, 1e-3, (int(rng.integers(2, 9)), int(rng.integers(1, 6))))
+    assert_vjp_identity(BatchNorm(), x, seed=seed)
+    assert_layer_gradients(BatchNorm(), x, seed=seed)
+
+
+def test_subnormal_inputs_raise_no_false_alarm(xp):
+    """x = [[1e-320, 0]]: Dense's ∂L/∂W is all subnormal (or 0), with a few bits of precision;
+    judged against its own size, round-off looked like a bug. Judged against the smallest normal
+    float (the absolute floor), minigan's correct Dense passes, and a planted bug still fails."""
+    x = numpy.array([[1e-320, 0.0], [0.0, 1e-320]])
+    assert_backward_linear(Dense(2, 3, 1.0, 0, "float64"), x)
+    assert_vjp_identity(Dense(2, 3, 1.0, 0, "float64"), x)
+    with pytest.raises(AssertionError, match="not the transpose"):
+        assert_vjp_identity(TransposedDense(2, 2, 1.0, 0, "float64"), x)
+
+
+def test_the_strategies_draw_no_subnormals():
+    from hypothesis import find, settings
+    from minigan.testing import batches
+    tiny = numpy.finfo(numpy.float64).tiny
+    with pytest.raises(Exception, match="(?i)no examples found"):
+        find(batches(low=-1e-300, high=1e-300), lambda x: bool(((x != 0) & (abs(x) < tiny)).any()),
+         settings=settings(max_examples=300, database=None))
