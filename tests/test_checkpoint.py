@@ -148,3 +148,23 @@ def test_no_flipped_byte_or_truncation_escapes_as_another_error(tmp_path):
         assert json.dumps(meta, sort_keys=True) == good_meta
         outcomes["loaded"] += 1
     assert outcomes["refused"] > 0.8 * len(variants), outcomes
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_damage(tmp_path, value, capsys):
+    """issue 23, item 8: NaN weights made `minigan evaluate` print "nan ± nan" and exit 0. minigan
+    never saves a non-finite array, so loading one is damage, named in one line (and every
+    command that loads a checkpoint says so)."""
+    from pathlib import Path
+    from minigan.program import cli
+    arrays, meta = checkpoint.load(Path(__file__).parent / "data" / "v0_checkpoint.npz")
+    name = next(k for k in arrays if k.startswith("G.") and arrays[k].dtype.kind == "f")
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[3] = value
+    path = tmp_path / "checkpoint.npz"
+    checkpoint.save(path, arrays, meta)
+    with pytest.raises(checkpoint.CheckpointError, match=rf"its array '{re.escape(name)}' holds NaN or inf"):
+        checkpoint.load(path)
+    assert cli.main(["evaluate", str(path), "--samples", "10"]) == 1
+    err = capsys.readouterr().err
+    assert "holds NaN or inf" in err and "use another checkpoint, e.g. best.npz" in err and err.count("\n") == 1

@@ -562,3 +562,11 @@ def test_resume_help_and_readme_say_a_cupy_resume_is_not_bitwise(capsys):
     assert "only statistically the same" in help_text
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
     assert "the same run bit for bit on NumPy, only statistically on CuPy" in readme
+
+
+def test_scores_help_shows_its_two_choices(capsys):
+    """argparse joins choices with commas, so --scores read {parzen,parzen,is,fid} (issue 23, item 8)."""
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "--scores {parzen | parzen,is,fid}" in out and "parzen,parzen" not in out

@@ -115,6 +115,11 @@ def load(path):
         raise damaged(path, f"its 'meta' entry is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT}")
+    for name, a in arrays.items():
+        # minigan never writes a non-finite array (a diverging run stops before its write), so
+        # NaN weights mean damage, and a score of them would print "nan ± nan" as if it were one
+        if a.dtype.kind == "f" and not numpy.isfinite(a).all():
+            raise damaged(path, f"its array {name!r} holds NaN or inf, which minigan never saves")
     return arrays, meta
 
 

@@ -115,6 +115,9 @@ def _add_config_flags(p, cls, title, skip=("seed", "epochs")):
         kw = {"choices": choices[f.name]} if f.name in choices else {}
         if not kw:
             kw["metavar"] = f.type.__name__.upper()
+        elif any("," in str(c) for c in kw["choices"]):
+            # argparse joins choices with commas: {parzen,parzen,is,fid} would read as four
+            kw["metavar"] = "{" + " | ".join(map(str, kw["choices"])) + "}"
         g.add_argument(flag, type=f.type, default=None,
                        help=f"{f.metadata['help']} (default: {f.default})", **kw)
 
