@@ -570,3 +570,28 @@ def test_scores_help_shows_its_two_choices(capsys):
         cli.main(["train", "--help"])
     out = capsys.readouterr().out
     assert "--scores {parzen | parzen,is,fid}" in out and "parzen,parzen" not in out
+
+
+V0_CHECKPOINT = Path(__file__).parent / "data" / "v0_checkpoint.npz"
+
+
+@pytest.mark.parametrize("out, words", [
+    ("", "--out: expected an image file name such as samples.png, got ''"),
+    (".", "is a folder; name a file in it, e.g."),
+    ("grid", "expected an image file name ending in one of .avif"),
+    ("grid.xyz", "(the extension chooses the format), e.g. grid.png"),
+])
+def test_sample_refuses_an_out_that_cannot_be_an_image_in_one_line(out, words, tmp_path, monkeypatch, capsys):
+    """issue 23, item 7: these raised KeyError from matplotlib (it read the format from the
+    temporary file's random suffix) after G had been sampled."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sample", str(V0_CHECKPOINT), "--out", out, "--no-nearest"]) == 1
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []                                  # nothing written
+
+
+def test_sample_writes_the_format_its_extension_names(tmp_path, capsys):
+    for name, magic in (("grid.JPG", b"\xff\xd8"), ("grid.pdf", b"%PDF"), ("grid.png", b"\x89PNG")):
+        assert cli.main(["sample", str(V0_CHECKPOINT), "--out", str(tmp_path / name), "--no-nearest"]) == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)

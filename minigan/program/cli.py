@@ -371,10 +371,24 @@ def cmd_train(args):
     return 0
 
 
+def _image_out(path):
+    """Refuse, in one line and before any work, an --out that cannot become an image file."""
+    from . import plots
+    if not path:
+        raise ValueError("--out: expected an image file name such as samples.png, got ''")
+    if Path(path).is_dir():
+        raise ValueError(f"--out {path} is a folder; name a file in it, e.g. {Path(path) / 'samples.png'}")
+    known = plots.image_formats()
+    if Path(path).suffix.lstrip(".").lower() not in known:
+        raise ValueError(f"--out {path}: expected an image file name ending in one of .{', .'.join(known)} "
+                         f"(the extension chooses the format), e.g. {Path(path).with_suffix('.png').name}")
+
+
 def cmd_sample(args):
     from .. import backend, gans
     from ..files import data
     from . import plots, train
+    _image_out(args.out)
     G, cfg = train.load_generator(args.checkpoint)
     variant = gans.of(cfg)
     if args.digit is not None and not variant.CONDITIONAL:

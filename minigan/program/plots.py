@@ -3,6 +3,8 @@
 Everything arrives as NumPy (``backend.to_numpy`` at the call site's edge) and
 is written as PNG with matplotlib's non-interactive Agg backend.
 """
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -28,6 +30,12 @@ def tile(images, ncol, pad=PAD, side=SIDE):
     return grid
 
 
+def image_formats():
+    """The file extensions matplotlib can write an image as (png, jpg, pdf, svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
 def _atomic_savefig(save, path):
     """Render via ``save(tmp)`` then rename, so a figure is never half-written."""
     with atomic_write(path) as tmp:
@@ -42,8 +50,9 @@ def save_grid(images, path, ncol=10, mark_last_col=False):
     the nearest training images.
     """
     grid = tile(images, ncol)
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"   # from the target's name: the temporary's is random
     if not mark_last_col:
-        return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1), path)
+        return _atomic_savefig(lambda tmp: plt.imsave(tmp, grid, cmap="gray", vmin=0, vmax=1, format=fmt), path)
     cell = SIDE + PAD                                               # one image and the padding before it
     rgb = numpy.repeat(grid[:, :, None], 3, axis=2)                 # (H, W, 3)
     left = (ncol - 1) * cell                                        # the column's padding starts here
@@ -53,7 +62,7 @@ def save_grid(images, path, ncol=10, mark_last_col=False):
     rows = numpy.arange(grid.shape[0]) % cell == 0                  # and the padding between its images
     frame[rows, left:left + cell + PAD] = True
     rgb[frame] = (1.0, 0.85, 0.0)
-    return _atomic_savefig(lambda tmp: plt.imsave(tmp, rgb), path)
+    return _atomic_savefig(lambda tmp: plt.imsave(tmp, rgb, format=fmt), path)
 
 
 def _number(value):
