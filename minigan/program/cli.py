@@ -539,7 +539,10 @@ def main(argv=None):
                 "classifier": cmd_classifier}[args.command](args)
     except KeyboardInterrupt:
         saved = args.command == "train" and (Path(args.out) / "checkpoint.npz").is_file()
-        hint = "; the last checkpoint is intact (continue with --resume)" if saved else ""
+        # The trainer saves at the step boundary it stops at (Trainer.train), so checkpoint.npz
+        # holds every completed step; interrupted before the first one, it is the resumed run's.
+        hint = (f"; {Path(args.out) / 'checkpoint.npz'} holds the run up to its last completed step "
+                "(continue with --resume)") if saved else ""
         print(f"minigan {args.command}: interrupted{hint}", file=sys.stderr)
         return 130         # 128 + SIGINT (2), the shell's convention for a command stopped by Ctrl-C
     except USER_ERRORS as err:
