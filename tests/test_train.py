@@ -167,7 +167,18 @@ def test_progress_bar_names_the_epoch_in_training_and_ends_on_the_last_completed
     t = train.Trainer(gan.Config(n_train=100, batch_size=20, parzen_every=0, **SMALL), random_data())
     t.train(epochs=2, progress=True)
     shown = [part.strip() for part in re.split(r"[\r\n]", capsys.readouterr().err) if part.strip()]
-    assert shown[-1].startswith("epoch 2: 100%") and not any(p.startswith("epoch 3") for p in shown), shown
+    assert shown[-1].startswith("epoch 2/2: 100%") and not any(p.startswith("epoch 3") for p in shown), shown
+    assert "5/5 [" in shown[-1] and "steps=10/10" in shown[-1]          # the epoch's batches, the run's steps
+
+
+def test_progress_bar_counts_the_epoch_not_the_whole_run(tmp_path, capsys):
+    """Issue 23, item 14: five epochs of a 1,000-epoch run showed "0% 268/500000". The bar counts
+    the epoch being trained (a resumed run starts where it stopped) and names the run's last."""
+    t = train.Trainer(gan.Config(n_train=100, batch_size=20, parzen_every=0, **SMALL), random_data())
+    t.train(max_steps=7, progress=True)                      # epoch 1 and 2 of epoch 2's 5 batches
+    shown = [part.strip() for part in re.split(r"[\r\n]", capsys.readouterr().err) if part.strip()]
+    assert shown[-1].startswith("epoch 2/2:  40%") and "2/5 [" in shown[-1], shown
+    assert any(p.startswith("epoch 1/2: 100%") and "steps=5/7" in p for p in shown), shown
 
 
 def test_a_trainer_removes_stale_temporary_files_of_its_folder_and_nothing_else(tmp_path):

@@ -315,8 +315,13 @@ class Trainer:
         if todo == 0:
             return self.rows
         started = time.perf_counter()
-        bar = tqdm(total=todo, disable=not progress, unit="step", dynamic_ncols=True,
-                   desc=f"epoch {self.epoch + 1}")                      # the epoch being trained
+        # The bar shows the epoch being trained, in minibatches (a WGAN step draws several), and
+        # beside it the run's steps: "epoch 3/1000: 45% 225/500 [..., steps=1225/2500]".
+        per_step = self.variant.batches_per_step
+        end = self.batches + sum(per_step(self.cfg, self.step + i) for i in range(todo))   # minibatches drawn by then
+        last = math.ceil(end / self.n_batches)                          # the epoch the run ends in
+        bar = tqdm(total=self.n_batches, initial=self.batches % self.n_batches, disable=not progress,
+                   unit="batch", dynamic_ncols=True, desc=f"epoch {self.epoch + 1}/{last}")
         whole = False       # True once the loop has ended at a step boundary (done, or Ctrl-C)
         # Overflow in a diverging run makes NumPy warn once per operation that meets it (a dozen
         # lines); check_finite reports it in one, so those warnings are silenced here.
@@ -324,16 +329,20 @@ class Trainer:
                                                                   divide="ignore"):
             try:
                 for done in range(1, todo + 1):
-                    epoch_before = self.epoch
+                    epoch_before, batches_before = self.epoch, self.batches
                     self.train_step()
-                    bar.update(1)
-                    if self.epoch != epoch_before:
+                    if self.epoch == epoch_before:
+                        bar.update(self.batches - batches_before)
+                    else:
+                        bar.update(self.n_batches - bar.n)                      # the epoch's last batch
                         row = self.end_epoch()
-                        # the epoch now being trained if steps remain, else the one just completed
-                        shown = self.epoch + 1 if done < todo else self.epoch
-                        bar.set_description(f"epoch {shown}")
                         bar.set_postfix(d_obj=f"{row['d_obj']:.3f}", g_obj=f"{row['g_obj']:.3f}",
-                                        **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}))
+                                        **({"parzen": f"{row['parzen_test']:.1f}"} if "parzen_test" in row else {}),
+                                        steps=f"{done}/{todo}")
+                        if done < todo:              # steps remain: the bar moves on to the next epoch
+                            bar.reset(total=self.n_batches)
+                            bar.update(self.batches % self.n_batches)
+                            bar.set_description(f"epoch {self.epoch + 1}/{last}")
                     if interrupt["stop"]:
                         break
                 whole = True
