@@ -168,3 +168,13 @@ def test_non_finite_weights_are_damage(tmp_path, value, capsys):
     assert cli.main(["evaluate", str(path), "--samples", "10"]) == 1
     err = capsys.readouterr().err
     assert "holds NaN or inf" in err and "use another checkpoint, e.g. best.npz" in err and err.count("\n") == 1
+
+
+def test_a_missing_best_npz_beside_a_checkpoint_says_when_it_comes(tmp_path):
+    """issue 23, item 14: `sample best.npz` of a young run said only "no checkpoint"."""
+    checkpoint.save(tmp_path / "checkpoint.npz", {"a": numpy.zeros(1)}, {})
+    with pytest.raises(checkpoint.CheckpointError, match=r"no .*best.npz yet: a run writes it at its first "
+                                                         r"Parzen evaluation .* use .*checkpoint.npz meanwhile"):
+        checkpoint.load(tmp_path / "best.npz")
+    with pytest.raises(checkpoint.CheckpointError, match=r"^no checkpoint at "):
+        checkpoint.load(tmp_path / "other" / "best.npz")

@@ -98,6 +98,9 @@ def load(path):
     """Return (arrays, meta) from a checkpoint written by ``save``; CheckpointError if it cannot."""
     path = Path(path)
     if not path.is_file():
+        if path.name == "best.npz" and (path.parent / "checkpoint.npz").is_file():
+            raise CheckpointError(f"no {path} yet: a run writes it at its first Parzen evaluation (the end of "
+                                  f"epoch --parzen-every, 10 by default); use {path.parent / 'checkpoint.npz'} meanwhile")
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         arrays = _read(path)
