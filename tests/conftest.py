@@ -31,18 +31,22 @@ def xp(request):
 
 
 def mnist_folder():
-    """Folder with the four MNIST files: $MINIGAN_DATA (CI sets it), else ../shared/data/mnist;
-    None when neither holds them."""
-    folder = os.environ.get("MINIGAN_DATA")
-    if not folder:
-        guess = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-        folder = str(guess) if guess.is_dir() else None
-    if not folder or not (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
-        return None
-    return folder
+    """Folder with the four MNIST files: $MINIGAN_DATA (CI sets it), else ../shared/data/mnist,
+    else minigan's own cache (where `minigan train` downloads them); None when none holds them."""
+    from minigan.files import data
+    given = os.environ.get("MINIGAN_DATA")
+    candidates = [given] if given else [Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist",
+                                        data.cache_dir()]
+    for folder in candidates:
+        if all((Path(folder) / name).is_file() for name in MNIST_FILES):
+            return str(folder)
+    return None
 
 
-NO_MNIST = "MNIST not available: set MINIGAN_DATA to a folder with the four MNIST .gz files"
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+NO_MNIST = ("MNIST not available: set MINIGAN_DATA to a folder with the four MNIST .gz files "
+            "(or run `minigan train` once, which downloads them into its cache)")
 
 
 @pytest.fixture
@@ -73,6 +77,12 @@ def pytest_terminal_summary(terminalreporter):
     unexplained skips should not need to know that. This line shows with or without -q, next to the
     count of skipped tests it explains. (Dropping -q instead would bring back the header, but
     among the platform and plugin lines and far above the count, where nobody looks for it.)"""
+    mnist = [r for r in terminalreporter.stats.get("skipped", []) if "MNIST not available" in str(r.longrepr)]
+    if mnist:
+        terminalreporter.write_line(
+            f"skipped: {len(mnist)} tests that need MNIST, which was not found: set MINIGAN_DATA to a folder "
+            f"with the four MNIST .gz files (or run `minigan train` once, which downloads them into "
+            f"{__import__('minigan.files.data', fromlist=['cache_dir']).cache_dir()})")
     cupy = [r for r in terminalreporter.stats.get("skipped", []) if NO_GPU in str(r.longrepr)]
     if cupy:
         terminalreporter.write_line(

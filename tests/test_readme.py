@@ -1,6 +1,7 @@
 """The README and the docs pages: every relative link leads somewhere, the README stays short,
 and what the README promises about the test output holds."""
 import re
+import os
 import shutil
 import subprocess
 import sys
@@ -113,3 +114,31 @@ def test_skipped_cupy_copies_are_explained_in_the_default_output(tmp_path):
     else:
         assert "2 passed, 1 skipped" in run.stdout                       # numpy and the stand-in
         assert len(explained) == 1 and "skipped: 1 CuPy copies" in explained[0] and "GPU" in explained[0]
+
+
+def test_tests_skipped_for_want_of_mnist_are_counted_with_how_to_provide_it(tmp_path):
+    """Issue 23, item 13: the README's command passed while skipping every MNIST test silently.
+    With MNIST nowhere (no MINIGAN_DATA, no ../shared, an empty cache), the closing summary says
+    how many tests wanted it and how to provide it; with it in minigan's cache, they run."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    shutil.copy(ROOT / "setup.cfg", project / "setup.cfg")
+    for name in ("conftest.py", "devicesim.py"):
+        shutil.copy(ROOT / "tests" / name, project / "tests" / name)
+    (project / "tests" / "test_tiny.py").write_text(
+        "def test_one(mnist_dir):\n    pass\n\ndef test_two(mnist_dir):\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if k != "MINIGAN_DATA"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=project,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert "2 skipped" in run.stdout, run.stdout + run.stderr
+    line = [s for s in run.stdout.splitlines() if s.startswith("skipped: 2 tests that need MNIST")]
+    assert len(line) == 1 and "set MINIGAN_DATA" in line[0] and str(tmp_path / "cache") in line[0], run.stdout
+    cached = tmp_path / "cache" / "minigan" / "mnist"                  # where `minigan train` downloads it
+    cached.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (cached / name).write_bytes(b"")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=project,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert "2 passed" in run.stdout and "need MNIST" not in run.stdout, run.stdout

@@ -17,6 +17,7 @@ from minigan import backend
 from minigan.gans import gan
 from minigan.files import checkpoint, data
 from minigan.program import train
+from conftest import NO_MNIST, mnist_folder
 from test_checkpoint import DAMAGE, damage, damaged_message
 
 # metrics.csv columns that measure wall-clock time, so differ between two identical runs.
@@ -27,9 +28,9 @@ SMALL = {"g_hidden": 64, "d_units": 16, "d_pieces": 2}
 
 @pytest.fixture(scope="module")
 def splits():
-    folder = os.environ.get("MINIGAN_DATA") or str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-    if not Path(folder, "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip("MNIST not available: set MINIGAN_DATA")
+    folder = mnist_folder()
+    if folder is None:
+        pytest.skip(NO_MNIST)
     s = data.mnist_splits(folder, download=False, n_train=500)
     return {"train": s["train"], "valid": s["valid"][:200], "test": s["test"][:300]}
 
