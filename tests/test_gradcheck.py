@@ -111,9 +111,7 @@ class DividesByTheMask(Dense):
 
     def backward(self, dy):
         dx = super().backward(dy)
-        mask = backend.xp.ones_like(self.grads["W"])
-        mask[0, 1] = 0                                                  # one dropped entry
-        self.grads["W"] = self.grads["W"] / mask                        # ±inf there
+        self.grads["W"][0, 1] = float("inf")                         # what W / mask gives at a 0 of the mask
         return dx
 
 
@@ -142,5 +140,5 @@ def test_the_kit_names_a_non_finite_entry_and_hints_at_its_cause(xp):
 
 def test_a_non_finite_function_value_fails_and_says_so(xp):
     a = xp.asarray(numpy.array([1.0, 2.0]))
-    report = gradcheck.compare(lambda: xp.log(-a).sum(), {"a": a}, {"a": -1 / a})
+    report = gradcheck.compare(lambda: (a * float("nan")).sum(), {"a": a}, {"a": a})
     assert not report.passed(1e-6) and "the function itself (f() = nan)" in str(report)
