@@ -25,7 +25,7 @@ __version__ = "0.2.0"
 # (about 0.1 s) after each product, so during training they hold every core, all the time, even
 # while minigan's elementwise work runs on one of them (measured: 2.0 CPU-seconds a second on two
 # cores). Spinning 2^16 cycles (~25 µs) frees the second core for optim.in_two_threads, and the
-# paper's step gets 7-9% shorter (BENCHMARKS.md); it changes no result. Only a default: a value
+# paper's step gets 6% shorter (BENCHMARKS.md); it changes no result. Only a default: a value
 # already in the environment wins, and it acts only when NumPy has not been loaded yet (OpenBLAS
 # reads it when it starts). Processes that minigan starts inherit it.
 if "numpy" not in _sys.modules:

@@ -40,7 +40,7 @@ class SGD:
         # The same updates, each large array cut in two halves that two threads update at once.
         # Elementwise NumPy runs on one core, and this update streams the parameters, gradients and
         # velocities (45 MB in the paper's G and D) four times a step: 4.9 of the paper's 25 ms
-        # step on the project's 2-core machine; with two threads the step is 7-9% shorter
+        # step on the project's 2-core machine; with two threads the step is 6% shorter
         # (BENCHMARKS.md). Halves give bit for bit the whole's result; test_optim.py checks it.
         in_two_threads(self._update, jobs)
 

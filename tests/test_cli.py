@@ -619,3 +619,27 @@ def test_a_real_ctrl_c_during_training_is_one_line_and_the_run_resumes(mnist_dir
     resumed = subprocess.run([sys.executable, "-m", "minigan", "train", *flags, "--resume", "--max-steps", "2"],
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0 and "resumed" in resumed.stdout, resumed.stderr
+
+
+def test_a_run_remembers_its_data_folder_for_resume_sample_and_evaluate(mnist_dir, tmp_path, monkeypatch, capsys):
+    """issue 23, item 13: the README's commands after the first failed offline unless they repeated
+    --data. The checkpoint keeps the folder a run was trained on; resume, sample and evaluate read
+    it there when neither --data nor $MINIGAN_DATA says otherwise (an empty cache stands in for
+    being offline: without the remembered folder they would try to download)."""
+    monkeypatch.delenv("MINIGAN_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    from minigan.files import data
+    monkeypatch.setattr(data, "MIRRORS", ())                 # offline: any download attempt fails
+    out = tmp_path / "run"
+    small = ["--no-progress", "--n-train", "200", "--parzen-every", "0", "--g-hidden", "8", "--d-units", "4"]
+    assert cli.main(["train", "--data", mnist_dir, "--out", str(out), "--max-steps", "2", *small]) == 0
+    assert train_checkpoint_meta(out)["data"] == str(Path(mnist_dir).resolve())
+    assert cli.main(["train", "--out", str(out), "--resume", "--max-steps", "1", "--no-progress"]) == 0
+    assert cli.main(["sample", str(out / "checkpoint.npz"), "--out", str(tmp_path / "s.png")]) == 0
+    assert cli.main(["evaluate", str(out / "checkpoint.npz"), "--samples", "50"]) == 0
+    capsys.readouterr()
+
+
+def train_checkpoint_meta(out):
+    from minigan.files import checkpoint
+    return checkpoint.load(out / "checkpoint.npz")[1]

@@ -170,7 +170,8 @@ def build_parser(model=None):
 
     def common(q):
         q.add_argument("--data", metavar="DIR", help="folder with the four MNIST .gz files "
-                       "(default: $MINIGAN_DATA, else the user cache, downloading if needed)")
+                       "(default: $MINIGAN_DATA, else the folder a checkpoint's run was trained on, "
+                       "else the user cache, downloading if needed)")
         q.add_argument("--backend", choices=["numpy", "cupy"], default=None,
                        help="array backend (default: $MINIGAN_BACKEND or numpy)")
 
@@ -329,6 +330,27 @@ def _resume_config(args, ckpt):
     return cfg, batches_done, step
 
 
+def _data_folder(args, ckpt):
+    """The MNIST folder to read: --data, else (leaving $MINIGAN_DATA to files/data.py) the folder
+    the checkpoint's run was trained on when it still holds the files, else None (the cache).
+    So `train --resume`, `sample` and `evaluate` of a run trained with --data DIR need not repeat it."""
+    import os
+    from ..files import checkpoint, data
+    if args.data or os.environ.get("MINIGAN_DATA") or ckpt is None:
+        return args.data
+    remembered = checkpoint.load(ckpt)[1].get("data")
+    if isinstance(remembered, str) and all((Path(remembered) / name).is_file() for name, _ in data.FILES.values()):
+        return remembered
+    return None
+
+
+def _remembered(args):
+    """The folder to remember in the checkpoints: --data or $MINIGAN_DATA, absolute; None for the cache."""
+    import os
+    folder = args.data or os.environ.get("MINIGAN_DATA")
+    return str(Path(folder).resolve()) if folder else None
+
+
 def cmd_train(args):
     from .. import gans
     from ..files import data
@@ -346,6 +368,8 @@ def cmd_train(args):
     if args.classifier and "fid" not in cfg.scores:
         raise ValueError(f"--classifier {args.classifier} is read only for IS and FID: add --scores parzen,is,fid, "
                          f"or drop --classifier")
+    if args.resume:
+        args.data = _data_folder(args, ckpt)
     why = nothing_to_train(cfg, batches_done, args.max_steps, step)
     if why:
         print(f"nothing to train: {why} (no file was written)")
@@ -364,6 +388,7 @@ def cmd_train(args):
         if args.resume:
             trainer.load(ckpt)
             print(f"resumed {out} at epoch {trainer.epoch}, step {trainer.step}")
+        trainer.data_dir = _remembered(args)              # saved in its checkpoints (_data_folder)
         # The trainer writes report.txt on every exit that leaves a checkpoint (done or Ctrl-C),
         # and none after a divergence, whose last finite checkpoint is left as it was.
         trainer.train(max_steps=args.max_steps, progress=not args.no_progress)
@@ -390,6 +415,7 @@ def cmd_sample(args):
     from . import plots, train
     _image_out(args.out)
     G, cfg = train.load_generator(args.checkpoint)
+    args.data = _data_folder(args, args.checkpoint)
     variant = gans.of(cfg)
     if args.digit is not None and not variant.CONDITIONAL:
         raise ValueError(f"--digit needs a conditional model; {args.checkpoint} is a run of --model "
@@ -441,6 +467,7 @@ def cmd_evaluate(args):
     from . import train
     names = scores.parse(args.metrics)                 # before anything slow: a typo should cost nothing
     G, cfg = train.load_generator(args.checkpoint)
+    args.data = _data_folder(args, args.checkpoint)
     variant = gans.of(cfg)
     need_net = any(n != "parzen" for n in names)
     splits = classifier.mnist_with_labels(args.data) if need_net else data.mnist_splits(args.data)

@@ -123,6 +123,7 @@ class Trainer:
         self.perm = None
         self.rows, self.best_valid = [], -math.inf
         self.report = None                                                       # text of report.txt
+        self.data_dir = None        # the MNIST folder given (--data, $MINIGAN_DATA), kept in the meta
         self._reset_epoch_stats()
         self.epoch_started = time.perf_counter()
         self.removed_temporaries = []   # orphans of writes killed mid-way (SIGKILL, power cut) earlier
@@ -378,6 +379,8 @@ class Trainer:
                 "batches": self.batches, "sums_n": self.sums_n, "sums_seen": self.sums_seen,
                 "host_rng": _generator_state(self.host_rng), "rng": _generator_state(self.rng),
                 "rows": self.rows, "best_valid": None if self.best_valid == -math.inf else self.best_valid}
+        if self.data_dir:
+            meta["data"] = self.data_dir
         return checkpoint.save(path, self.arrays(), meta)
 
     def load(self, path):
