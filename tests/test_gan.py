@@ -253,6 +253,16 @@ _BAD_CONFIG = [
 ]
 
 
+def test_algorithm1_refuses_a_k_larger_than_an_epoch():
+    """issue 23, item 8: --k above the minibatches of an epoch ended epochs inside one step, and
+    metrics.csv skipped them. 500 images of batch 100 make 5 minibatches an epoch."""
+    with pytest.raises(ValueError, match=r"^k must be at most n_train // batch_size = 5 .*lower --k or raise "
+                                         r"--n-train\), got 6$"):
+        gan.Config(update="algorithm1", k=6, n_train=500).validate()
+    gan.Config(update="algorithm1", k=5, n_train=500).validate()         # an epoch's worth is fine
+    gan.Config(update="released", k=6, n_train=500).validate()           # k is Algorithm 1's only
+
+
 @pytest.mark.parametrize("name, value, message", _BAD_CONFIG)
 def test_config_refuses_values_outside_their_meaning(name, value, message):
     with pytest.raises(ValueError) as err:

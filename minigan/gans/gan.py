@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy
 
 from .. import backend
-from ..config import param, validate_sgd_game, as_dict
+from ..config import param, require_field, validate_sgd_game, as_dict
 from ..layers import Dense, Dropout, Maxout, ReLU, Sigmoid
 from ..losses import BCEWithLogits, MinimaxGeneratorLoss, NonSaturatingGeneratorLoss
 from ..network import Sequential
@@ -98,8 +98,16 @@ class Config:
 
     def validate(self):
         """Raise ValueError naming the field, the allowed values and the given one (``config.validate_sgd_game``)."""
-        return validate_sgd_game(self, keeps=("d_input_keep", "d_hidden_keep"),
-                                 scales=("d_input_scale", "d_hidden_scale"), iranges=("g_irange", "d_irange"))
+        validate_sgd_game(self, keeps=("d_input_keep", "d_hidden_keep"),
+                          scales=("d_input_scale", "d_hidden_scale"), iranges=("g_irange", "d_irange"))
+        # A step of Algorithm 1 draws k minibatches; more than an epoch holds would end epochs inside
+        # one step, and the trainer writes a metrics row per step that ends one (rows would be skipped).
+        per_epoch = self.n_train // self.batch_size
+        require_field(self, "k", self.update != "algorithm1" or self.k <= per_epoch,
+                      f"at most n_train // batch_size = {per_epoch}",
+                      "the minibatches of one epoch: a step of Algorithm 1 draws k of them; lower --k or "
+                      "raise --n-train")
+        return self
 
     def as_dict(self):
         return as_dict(self)
