@@ -643,3 +643,21 @@ def test_a_run_remembers_its_data_folder_for_resume_sample_and_evaluate(mnist_di
 def train_checkpoint_meta(out):
     from minigan.files import checkpoint
     return checkpoint.load(out / "checkpoint.npz")[1]
+
+
+def test_resume_refuses_another_classifier_than_the_one_that_scored_the_run(mnist_dir, tmp_path, capsys):
+    """issue 23, item 5: --resume --classifier OTHER silently mixed two classifiers' FIDs in one
+    column. The checkpoint records the classifier's fingerprint; another one is refused in one line."""
+    tiny = ["--hidden", "16", "--epochs", "1", "--n-train", "2000", "--no-progress", "--no-reference"]
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(a), *tiny]) == 0
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(b), *tiny, "--seed", "1"]) == 0
+    out = tmp_path / "run"
+    run = ["--data", mnist_dir, "--out", str(out), "--no-progress", "--n-train", "200", "--parzen-every", "1",
+           "--parzen-samples", "50", "--scores", "parzen,is,fid", "--g-hidden", "8", "--d-units", "4"]
+    assert cli.main(["train", *run, "--classifier", str(a), "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    assert cli.main(["train", *run, "--classifier", str(b), "--resume", "--max-steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "were scored by classifier" in err and f"--classifier {b} is another" in err and err.count("\n") == 1
+    assert cli.main(["train", *run, "--classifier", str(a), "--resume", "--max-steps", "1"]) == 0

@@ -378,6 +378,8 @@ def cmd_train(args):
     if "fid" in cfg.scores:
         splits = classifier.mnist_with_labels(args.data)
         scorer = scores.Scorer(splits, _scoring_classifier(args, splits))
+        if args.resume:
+            _same_classifier(ckpt, scorer.net, args)
     elif gans.of(cfg).CONDITIONAL:                       # a conditional G and D learn from the labels
         splits, scorer = classifier.mnist_with_labels(args.data), None
     else:
@@ -502,6 +504,19 @@ def class_accuracy_line(net, samples, labels):
     acc, per_digit = classifier.class_accuracy(net, samples, labels)
     digits = ", ".join(f"{d}: {100 * a:.0f}%" for d, a in enumerate(per_digit))
     return f"class accuracy: {100 * acc:.1f}% of the samples are the digit they were asked for ({digits})"
+
+
+def _same_classifier(ckpt, net, args):
+    """Refuse to resume a run whose IS and FID so far came from another classifier: one column
+    would hold numbers of two scales (issue 23, item 5)."""
+    from ..evaluation import classifier
+    from ..files import checkpoint
+    before = checkpoint.load(ckpt)[1].get("classifier")
+    now = classifier.fingerprint(net)
+    if before and before != now:
+        which = f"--classifier {args.classifier}" if args.classifier else "the cached default classifier"
+        raise ValueError(f"--resume: this run's IS and FID so far were scored by classifier {before}, and {which} "
+                         f"is another ({now}); resume with the classifier it was scored with, or start a new --out")
 
 
 def _scoring_classifier(args, splits):

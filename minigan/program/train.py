@@ -381,6 +381,9 @@ class Trainer:
                 "rows": self.rows, "best_valid": None if self.best_valid == -math.inf else self.best_valid}
         if self.data_dir:
             meta["data"] = self.data_dir
+        if self.scorer is not None and self.scorer.net is not None:       # which classifier scored IS/FID
+            from ..evaluation import classifier
+            meta["classifier"] = classifier.fingerprint(self.scorer.net)
         return checkpoint.save(path, self.arrays(), meta)
 
     def load(self, path):
