@@ -184,3 +184,29 @@ def test_probabilities_through_the_features_equal_the_softmax_of_the_logits(mnis
     numpy.testing.assert_array_equal(classifier.probabilities(net, images), softmax)
     numpy.testing.assert_array_equal(
         classifier.probabilities_of_features(net, classifier.features(net, images)), softmax)
+
+
+def test_an_unwritable_cache_is_found_before_training(mnist_dir, tmp_path, monkeypatch, capsys):
+    """issue 23, item 5: XDG_CACHE_HOME naming a file was discovered only after training the
+    classifier (minutes). Now evaluate says so at once, in one line, and trains nothing."""
+    from minigan.program import cli
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    trained = []
+    monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: trained.append(1))
+    v0 = __import__("pathlib").Path(__file__).parent / "data" / "v0_checkpoint.npz"
+    assert cli.main(["evaluate", str(v0), "--data", mnist_dir, "--metrics", "is", "--samples", "20"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write the classifier into" in err and "XDG_CACHE_HOME" in err and err.count("\n") == 1
+    assert trained == []
+
+
+def test_a_diverging_classifier_is_refused_and_not_written(mnist_dir, tmp_path, capsys):
+    """issue 23, item 5: --lr 1e20 wrote a NaN classifier that later scores trusted."""
+    from minigan.program import cli
+    out = tmp_path / "c.npz"
+    assert cli.main(["classifier", "--data", mnist_dir, "--out", str(out), "--hidden", "16", "--epochs", "1",
+                     "--n-train", "300", "--lr", "1e20", "--no-progress", "--no-reference"]) == 1
+    err = capsys.readouterr().err
+    assert "the classifier diverged in epoch 1" in err and "lower --lr (it was 1e+20; default 0.001)" in err
+    assert err.count("\n") == 1 and not out.exists()

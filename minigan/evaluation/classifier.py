@@ -164,6 +164,13 @@ def train_classifier(splits_or_data, cfg, progress=True):
                 net.backward(loss.backward(), input_grad=False)
                 opt.step()
                 bar.update()
+            # The trainer's divergence guard, here too: a too-large learning rate drives the weights
+            # to inf and NaN, and a NaN classifier, written and trusted, would make every IS and
+            # FID NaN and seem to blame the samples. Nothing is returned, so nothing is written.
+            bad = [name for name, p in net.state_dict().items() if not bool(backend.xp.isfinite(p).all())]
+            if bad:
+                raise ValueError(f"the classifier diverged in epoch {epoch + 1} ({bad[0]} is not finite); "
+                                 f"lower --lr (it was {cfg.lr:g}; default {ClassifierConfig().lr:g}); nothing was written")
     return net
 
 
@@ -266,15 +273,30 @@ def obtain(path, cfg, splits, progress=True, retrain=False, announce=None):
     net = None if retrain else _cached(path, cfg, checksum)
     if net is not None:
         return net, None
+    check_writable(path)              # before minutes of training, not after
     if announce:
         announce()
     start = time.perf_counter()
     net = train_classifier((images, labels), cfg, progress)
     seconds = time.perf_counter() - start
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(path, net.state_dict(), {"config": asdict(cfg), "data_sha256": checksum,
                                              "train_seconds": seconds})
     return net, seconds
+
+
+def check_writable(path):
+    """Create ``path``'s folder and a file in it, then remove the file: ValueError in one line,
+    naming the folder and how to fix it, when a classifier could not be written there (a
+    read-only folder, XDG_CACHE_HOME naming a file, no space for even a small file)."""
+    import tempfile
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".minigan-write-test-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write the classifier into {folder} ({err.strerror or err}); make it writable, "
+                         "choose another file with --out FILE, or set XDG_CACHE_HOME to a writable folder") from None
 
 
 def load(path, splits):
