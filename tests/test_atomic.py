@@ -1,5 +1,6 @@
 """atomic_write: all or nothing, and the result is an ordinary file."""
 import os
+from pathlib import Path
 import stat
 
 import pytest
@@ -35,8 +36,9 @@ def test_temporary_names_match_the_pattern_that_cleanup_looks_for(tmp_path):
         with atomic_write(tmp_path / name) as tmp:
             assert is_temporary(os.path.basename(tmp)), tmp
             open(tmp, "w").write("x")
-    for name in ("checkpoint.npz", ".checkpoint.npz", ".checkpoint.npz.abc.npz", ".bashrc.abcdefgh",
-                 ".checkpoint.npz.abcdefgh.csv", ".checkpoint.npz.ABCDEFGH.npz", "notes.txt"):
+    for name in ("checkpoint.npz", ".checkpoint.npz", ".minigan-tmp.checkpoint.npz.abc.npz", ".bashrc.abcdefgh",
+                 ".minigan-tmp.checkpoint.npz.abcdefgh.csv", ".minigan-tmp.checkpoint.npz.ABCDEFGH.npz", "notes.txt",
+                 ".notes.txt.abcdefgh.txt", ".checkpoint.npz.k3j_x9qa.npz"):   # the last two: a user's names
         assert not is_temporary(name), name
 
 
@@ -44,17 +46,34 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     """Only plain files of atomic_write's pattern older than the given time go; links, other
     files, and a temporary file still being written (newer) stay."""
     from minigan.files.atomic import remove_stale_temporaries
-    stale, fresh = tmp_path / ".checkpoint.npz.k3j_x9qa.npz", tmp_path / ".metrics.csv.a1b2c3d4.csv"
-    keep = [tmp_path / "checkpoint.npz", tmp_path / ".checkpoint.npz.k3j_x9.npz", tmp_path / "notes.txt",
-            fresh]
+    stale, fresh = tmp_path / ".minigan-tmp.checkpoint.npz.k3j_x9qa.npz", tmp_path / ".minigan-tmp.metrics.csv.a1b2c3d4.csv"
+    keep = [tmp_path / "checkpoint.npz", tmp_path / ".minigan-tmp.checkpoint.npz.k3j_x9.npz", tmp_path / "notes.txt",
+            tmp_path / ".notes.txt.abcdefgh.txt", fresh]     # a user's file in the old, prefix-less pattern stays
     for p in [stale, *keep]:
         p.write_text("x")
-    link = tmp_path / ".best.npz.zzzzzzzz.npz"
+    link = tmp_path / ".minigan-tmp.best.npz.zzzzzzzz.npz"
     link.symlink_to(tmp_path / "notes.txt")
-    (tmp_path / ".curves.png.qqqqqqqq.png").mkdir()                  # a folder with the pattern's name
+    (tmp_path / ".minigan-tmp.curves.png.qqqqqqqq.png").mkdir()                  # a folder with the pattern's name
     now = os.path.getmtime(fresh)
     for p in [stale, *keep[:-1]]:
         os.utime(p, (now - 3600, now - 3600))                         # an hour old
     assert remove_stale_temporaries(tmp_path, older_than=now - 1) == [stale]
     assert not stale.exists() and all(p.exists() for p in keep) and link.is_symlink()
     assert remove_stale_temporaries(tmp_path / "missing") == []
+
+
+def test_sample_and_the_classifier_clean_their_folders_of_old_orphans_only(tmp_path, monkeypatch):
+    """issue 23, item 4: orphans of killed writes were cleaned in run folders only. sample --out's
+    folder and the classifier cache are cleaned too, of minigan's temporaries older than an hour
+    (another process may be writing there now), and never of a user's file."""
+    import time
+    from minigan.program import cli
+    v0 = Path(__file__).parent / "data" / "v0_checkpoint.npz"
+    old, young = tmp_path / ".minigan-tmp.grid.png.abcdefgh.png", tmp_path / ".minigan-tmp.x.png.abcdefgi.png"
+    users = tmp_path / ".notes.txt.abcdefgh.txt"
+    for p in (old, young, users):
+        p.write_text("x")
+    os.utime(old, (time.time() - 7200,) * 2)
+    os.utime(users, (time.time() - 7200,) * 2)
+    assert cli.main(["sample", str(v0), "--out", str(tmp_path / "grid.png"), "--no-nearest"]) == 0
+    assert not old.exists() and young.exists() and users.exists()

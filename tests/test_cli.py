@@ -661,3 +661,28 @@ def test_resume_refuses_another_classifier_than_the_one_that_scored_the_run(mnis
     err = capsys.readouterr().err
     assert "were scored by classifier" in err and f"--classifier {b} is another" in err and err.count("\n") == 1
     assert cli.main(["train", *run, "--classifier", str(a), "--resume", "--max-steps", "1"]) == 0
+
+
+def test_no_file_is_overwritten_by_surprise(tmp_path, capsys):
+    """issue 23, item 4: `classifier --out FILE` overwrote any file (a GAN checkpoint, a text), and
+    `train --out DIR` overwrote another run's metrics.csv and report.txt when DIR had no checkpoint.
+    Each is refused in one line before any work, and the file stays as it was."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    gan_checkpoint = tmp_path / "gan.npz"
+    gan_checkpoint.write_bytes(V0_CHECKPOINT.read_bytes())
+    for target, why in ((notes, "not a zip archive"), (gan_checkpoint, "a minigan checkpoint, but not a classifier's")):
+        before = target.read_bytes()
+        assert cli.main(["classifier", "--out", str(target)]) == 1
+        err = capsys.readouterr().err
+        assert f"--out {target} exists and is not a minigan classifier ({why}" in err and err.count("\n") == 1
+        assert target.read_bytes() == before
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch\n1\n")
+    (run / "report.txt").write_text("a report")
+    assert cli.main(["train", "--out", str(run), "--max-steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "holds metrics.csv, report.txt of another run (and no checkpoint.npz to resume)" in err
+    assert (run / "metrics.csv").read_text() == "epoch\n1\n" and sorted(p.name for p in run.iterdir()) == [
+        "metrics.csv", "report.txt"]

@@ -185,8 +185,10 @@ def test_progress_bar_counts_the_epoch_not_the_whole_run(tmp_path, capsys):
 def test_a_trainer_removes_stale_temporary_files_of_its_folder_and_nothing_else(tmp_path):
     """Item 7: a write killed mid-way left a 6–22 MB temporary file beside checkpoint.npz forever."""
     (tmp_path / "samples").mkdir()
-    stale = [tmp_path / ".checkpoint.npz.k3j_x9qa.npz", tmp_path / "samples" / ".epoch_0001.png.abcd_123.png"]
-    kept = [tmp_path / "notes.txt", tmp_path / ".checkpoint.npz.k3j.npz", tmp_path / "checkpoint.npz.k3j_x9qa.npz"]
+    stale = [tmp_path / ".minigan-tmp.checkpoint.npz.k3j_x9qa.npz",
+             tmp_path / "samples" / ".minigan-tmp.epoch_0001.png.abcd_123.png"]
+    kept = [tmp_path / "notes.txt", tmp_path / ".minigan-tmp.checkpoint.npz.k3j.npz",
+            tmp_path / "checkpoint.npz.k3j_x9qa.npz", tmp_path / ".checkpoint.npz.k3j_x9qa.npz"]   # the last: a user's
     for p in stale + kept:
         p.write_text("x")
         os.utime(p, (time.time() - 3600,) * 2)                  # an hour before this process started
@@ -315,9 +317,9 @@ def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_
     and meta but for wall-clock times) and metrics.csv (but for the WALL_CLOCK columns). A kill must
     have left a temporary file behind, and the next start must have removed it. (Issue 23, item 1:
     best.npz was written after checkpoint.npz, and a kill between the two lost that best for good.)"""
-    # atomic_write's temporary names (".checkpoint.npz.k3j_x9qa.npz"), written out here so that the
-    # test does not depend on the code it checks
-    is_temporary = re.compile(r"\.(.+)(\.[^.]+)\.[a-z0-9_]{8}\2").fullmatch
+    # atomic_write's temporary names (".minigan-tmp.checkpoint.npz.k3j_x9qa.npz"), written out here
+    # so that the test does not depend on the code it checks
+    is_temporary = re.compile(r"\.minigan-tmp\.(.+)(\.[^.]+)\.[a-z0-9_]{8}\2").fullmatch
     # Networks of ~1/6 the paper's size: a 4.5 MB checkpoint, written in a few ms, which a poll
     # every millisecond still catches; steps fast enough for CI.
     flags = ["--data", mnist_dir, "--n-train", 100, "--batch-size", 20, "--epochs", 3, "--parzen-every", 1,

@@ -51,6 +51,7 @@ import numpy
 
 from .. import backend
 from ..files import checkpoint, data
+from ..files.atomic import ORPHAN_AGE, remove_stale_temporaries
 from ..config import param, require_field
 from ..layers import Dense, Dropout, ReLU
 from ..losses import SoftmaxCrossEntropy
@@ -154,7 +155,10 @@ def train_classifier(splits_or_data, cfg, progress=True):
     opt = Adam(net.params_and_grads, lr=cfg.lr, beta1=cfg.beta1)
     x_all, y_all = backend.asarray(images), backend.asarray(labels)
     n, steps = len(images), -(-len(images) // cfg.batch_size)
-    with tqdm(total=cfg.epochs * steps, disable=not progress, unit="step", desc="classifier") as bar:
+    # A diverging run overflows, and NumPy would warn at every operation that meets it; the
+    # guard at each epoch's end says it in one line instead (as the GAN trainer does).
+    with tqdm(total=cfg.epochs * steps, disable=not progress, unit="step", desc="classifier") as bar, \
+            numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(cfg.epochs):
             opt.lr = cfg.lr * cfg.lr_decay ** epoch
             order = backend.asarray(shuffle.permutation(n))
@@ -274,6 +278,7 @@ def obtain(path, cfg, splits, progress=True, retrain=False, announce=None):
     if net is not None:
         return net, None
     check_writable(path)              # before minutes of training, not after
+    remove_stale_temporaries(Path(path).parent, older_than=time.time() - ORPHAN_AGE)   # of killed writes
     if announce:
         announce()
     start = time.perf_counter()
@@ -297,6 +302,19 @@ def check_writable(path):
     except OSError as err:
         raise ValueError(f"cannot write the classifier into {folder} ({err.strerror or err}); make it writable, "
                          "choose another file with --out FILE, or set XDG_CACHE_HOME to a writable folder") from None
+
+
+def require_classifier_file(path):
+    """ValueError (one line) unless ``path`` is a file minigan classifier wrote, so that
+    `minigan classifier --out FILE` never overwrites a GAN checkpoint or a file of the user's."""
+    try:
+        meta = checkpoint.load(path)[1]
+        why = None if {"config", "data_sha256"} <= set(meta) else "a minigan checkpoint, but not a classifier's"
+    except checkpoint.CheckpointError as err:
+        why = str(err).split(" (", 1)[-1].split(")")[0] if "damaged" in str(err) else str(err)
+    if why:
+        raise ValueError(f"--out {path} exists and is not a minigan classifier ({why}); minigan classifier "
+                         "overwrites only its own files: choose another name, or remove it yourself")
 
 
 def load(path, splits):

@@ -23,12 +23,18 @@ from pathlib import Path
 # When this process started using minigan (this module is imported before any write).
 # A temporary file last modified before then cannot belong to a write of this process.
 PROCESS_STARTED = time.time()
+# Where another process may be writing (a cache, a folder given to `minigan sample --out`), a
+# temporary file is an orphan only once it is older than any write takes: an hour (a checkpoint
+# write takes well under a second, the largest figure a few seconds).
+ORPHAN_AGE = 3600
 
 # The temporary name is mkstemp's: prefix + 8 random characters + suffix, e.g.
-# ".checkpoint.npz.k3j_x9qa.npz" for checkpoint.npz. The 8 characters from
-# a-z, 0-9 and "_" are CPython's tempfile._RandomNameSequence; tests/test_atomic.py
-# checks that the names atomic_write makes still match.
-_TEMPORARY = re.compile(r"\.(?P<target>.+(?P<suffix>\.[^.]+))\.[a-z0-9_]{8}(?P=suffix)")
+# ".minigan-tmp.checkpoint.npz.k3j_x9qa.npz" for checkpoint.npz. The fixed prefix is minigan's
+# alone, so that the clean-up can never take a file of the user's for one of ours (without it,
+# a ".notes.txt.abcdefgh.txt" of the user's matched). The 8 characters from a-z, 0-9 and "_" are
+# CPython's tempfile._RandomNameSequence; tests/test_atomic.py checks that the names still match.
+PREFIX = ".minigan-tmp."
+_TEMPORARY = re.compile(re.escape(PREFIX) + r"(?P<target>.+(?P<suffix>\.[^.]+))\.[a-z0-9_]{8}(?P=suffix)")
 
 
 def _default_mode():
@@ -43,7 +49,7 @@ def atomic_write(path):
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PREFIX}{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
         yield tmp
@@ -55,7 +61,7 @@ def atomic_write(path):
 
 
 def is_temporary(name):
-    """True if ``name`` is a temporary name atomic_write makes (".NAME.XXXXXXXX.SUFFIX")."""
+    """True if ``name`` is a temporary name atomic_write makes (".minigan-tmp.NAME.XXXXXXXX.SUFFIX")."""
     return _TEMPORARY.fullmatch(name) is not None
 
 

@@ -363,6 +363,10 @@ def cmd_train(args):
     else:
         if ckpt.exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        others = [name for name in ("metrics.csv", "report.txt", "best.npz") if (out / name).exists()]
+        if others:      # a run's files without its checkpoint: overwriting them would lose them silently
+            raise ValueError(f"{out} holds {', '.join(others)} of another run (and no checkpoint.npz to resume); "
+                             "choose another --out, or remove them to start over here")
         cfg, _ = _config(args, gans.variant(args.model or gans.DEFAULT).Config())
         batches_done = step = 0
     if args.classifier and "fid" not in cfg.scores:
@@ -416,6 +420,8 @@ def cmd_sample(args):
     from ..files import data
     from . import plots, train
     _image_out(args.out)
+    from ..files.atomic import ORPHAN_AGE, remove_stale_temporaries
+    remove_stale_temporaries(Path(args.out).parent, older_than=time.time() - ORPHAN_AGE)   # of killed writes
     G, cfg = train.load_generator(args.checkpoint)
     args.data = _data_folder(args, args.checkpoint)
     variant = gans.of(cfg)
@@ -541,6 +547,8 @@ def cmd_classifier(args):
                          "the default one, which evaluate would train again); then pass evaluate --classifier FILE")
     if path.exists() and not path.is_file():
         raise ValueError(f"--out {path} is a folder; give a file name, e.g. {path / classifier.FILE}")
+    if args.out and path.is_file():
+        classifier.require_classifier_file(path)     # overwrite only a classifier, never another file
     splits = classifier.mnist_with_labels(args.data)
     net, seconds = classifier.obtain(path, cfg, splits, progress=not args.no_progress, retrain=args.retrain)
     acc = classifier.accuracy(net, splits["test"], splits["test_labels"])
