@@ -210,3 +210,38 @@ def test_a_diverging_classifier_is_refused_and_not_written(mnist_dir, tmp_path, 
     err = capsys.readouterr().err
     assert "the classifier diverged in epoch 1" in err and "lower --lr (it was 1e+20; default 0.001)" in err
     assert err.count("\n") == 1 and not out.exists()
+
+
+def test_a_gan_checkpoint_given_as_classifier_is_named_as_such(mnist_dir):
+    """issue 23, item 7: it was reported as "damaged ... use best.npz", which is wrong advice."""
+    v0 = __import__("pathlib").Path(__file__).parent / "data" / "v0_checkpoint.npz"
+    with pytest.raises(ValueError, match=r"is a GAN checkpoint \(a run of --model gan\), not a classifier; "
+                                         r"pass a file written by minigan classifier --out FILE"):
+        classifier.load(v0, _mnist(mnist_dir))
+
+
+def test_a_classifier_file_with_a_bad_configuration_is_damage_naming_the_file(tmp_path, mnist_dir):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, {}, {"config": {**asdict(TINY), "hidden": -3}, "data_sha256": "x"})
+    with pytest.raises(checkpoint.CheckpointError, match=rf"{re.escape(str(path))} is damaged \(its configuration "
+                                                         r"is not a classifier's: hidden must be at least 1"):
+        classifier.load(path, _mnist(mnist_dir))
+
+
+def test_deeply_nested_json_metadata_is_damage_not_a_recursion_error(tmp_path):
+    path = tmp_path / "c.npz"
+    numpy.savez(path, meta=numpy.array("[" * 100000 + "]" * 100000))
+    with pytest.raises(checkpoint.CheckpointError, match="nested too deep"):
+        checkpoint.load(path)
+
+
+def test_out_of_memory_is_one_line(monkeypatch, capsys):
+    """issue 23, item 6: a MemoryError (--g-hidden 200000) was a traceback."""
+    from minigan.program import cli
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 149. GiB for an array with shape (200000, 200000) and data type float32")
+    monkeypatch.setattr(cli, "cmd_train", too_big)
+    assert cli.main(["train", "--out", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigan train: error: out of memory: Unable to allocate 149. GiB") and err.count("\n") == 1

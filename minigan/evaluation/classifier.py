@@ -324,10 +324,14 @@ def load(path, splits):
     configuration names; a classifier trained on other data is refused, not trusted.
     """
     arrays, meta = checkpoint.load(path)
+    if "step" in meta and "data_sha256" not in meta:      # "damaged, use best.npz" would be wrong advice
+        raise ValueError(f"{path} is a GAN checkpoint (a run of --model {meta.get('model', 'gan')}), not a classifier; "
+                         "pass a file written by minigan classifier --out FILE, or leave --classifier out "
+                         "for the cached default")
     checkpoint.require(path, meta, "config", "data_sha256")
     try:
-        cfg = ClassifierConfig(**meta["config"])
-    except TypeError as err:
+        cfg = ClassifierConfig(**meta["config"]).validate()
+    except (TypeError, ValueError) as err:
         raise checkpoint.damaged(path, f"its configuration is not a classifier's: {err}") from None
     if meta["data_sha256"] != data_checksum(*_training_data(splits, cfg)):
         raise ValueError(f"the classifier {path} was trained on other data than the MNIST files given "

@@ -114,6 +114,8 @@ def load(path):
         meta = json.loads(str(arrays.pop("meta")))
     except ValueError:
         raise damaged(path, "its 'meta' entry is not JSON") from None
+    except RecursionError:               # JSON nested thousands deep: never written by minigan
+        raise damaged(path, "its 'meta' entry is JSON nested too deep to read") from None
     if not isinstance(meta, dict):
         raise damaged(path, f"its 'meta' entry is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:

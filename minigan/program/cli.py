@@ -595,6 +595,13 @@ def main(argv=None):
                 "(continue with --resume)") if saved else ""
         print(f"minigan {args.command}: interrupted{hint}", file=sys.stderr)
         return 130         # 128 + SIGINT (2), the shell's convention for a command stopped by Ctrl-C
+    except MemoryError as err:
+        # NumPy says what it could not allocate ("Unable to allocate 149. GiB for an array with
+        # shape (200000, 200000) ..."): a size the user asked for, so a user error, in one line.
+        what = _one_line(err) or "an allocation failed"
+        print(f"minigan {args.command}: error: out of memory: {what}; ask for smaller sizes (the network widths, "
+              f"--batch-size, --samples, --rows/--cols) or free memory; nothing was written", file=sys.stderr)
+        return 1
     except USER_ERRORS as err:
         print(f"minigan {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
