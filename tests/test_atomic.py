@@ -1,5 +1,6 @@
 """atomic_write: all or nothing, and the result is an ordinary file."""
 import os
+import re
 from pathlib import Path
 import stat
 
@@ -77,3 +78,22 @@ def test_sample_and_the_classifier_clean_their_folders_of_old_orphans_only(tmp_p
     os.utime(users, (time.time() - 7200,) * 2)
     assert cli.main(["sample", str(v0), "--out", str(tmp_path / "grid.png"), "--no-nearest"]) == 0
     assert not old.exists() and young.exists() and users.exists()
+
+
+def test_a_failed_write_names_the_target_says_it_is_intact_and_what_to_free(tmp_path):
+    """issue 23, item 8: a full disk gave only "[Errno 28] No space left on device", and a
+    permission error named the temporary file instead of the target."""
+    import errno
+    target = tmp_path / "checkpoint.npz"
+    target.write_text("old")
+    with pytest.raises(OSError) as err:
+        with atomic_write(target) as tmp:
+            raise OSError(errno.ENOSPC, "No space left on device", tmp)
+    assert err.value.errno == errno.ENOSPC
+    assert str(err.value).endswith(f"could not write {target} (No space left on device); {target} is as it was "
+                                   f"before; free space on the disk that holds {tmp_path}")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["checkpoint.npz"]
+    with pytest.raises(OSError, match=rf"could not write {re.escape(str(tmp_path / 'new.csv'))} \(Permission denied\); "
+                                      r".* was not created; make .* writable"):
+        with atomic_write(tmp_path / "new.csv"):
+            raise PermissionError(errno.EACCES, "Permission denied")

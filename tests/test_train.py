@@ -335,7 +335,8 @@ def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_
     # creates it, is not enough). ``old`` are the orphans of earlier kills, not yet removed.
     def writing(name, old):
         replacing = name != "checkpoint.npz" or (out / name).exists()
-        return replacing and out.is_dir() and any(n.startswith(f".{name}.") and n not in old for n in os.listdir(out))
+        return replacing and out.is_dir() and any(n.startswith(f".minigan-tmp.{name}.") and n not in old
+                                                  for n in os.listdir(out))
     pick = random.Random(14)                     # 14: the number
     # A write in progress (waited for: it always comes: epoch 1 writes best.npz, epochs 2 and 3
     # replace checkpoint.npz), or seconds after the start (which takes ~1 s: imports, MNIST).

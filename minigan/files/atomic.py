@@ -13,6 +13,7 @@ A process killed in the middle of a write (SIGKILL, a power cut) cannot remove
 its temporary file. ``remove_stale_temporaries`` deletes such orphans; the
 trainer calls it when it starts writing in a folder.
 """
+import errno
 import os
 import re
 import tempfile
@@ -48,16 +49,30 @@ def _default_mode():
 def atomic_write(path):
     """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PREFIX}{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PREFIX}{path.name}.", suffix=path.suffix)
+        os.close(fd)
         yield tmp
         os.chmod(tmp, _default_mode())      # mkstemp creates 0600; the result is an ordinary file
         os.replace(tmp, path)
+    except OSError as err:
+        # The OS names the temporary file and says only "[Errno 28] No space left on device":
+        # say which file could not be written, that its last version is intact, and what to do.
+        raise OSError(err.errno, _write_failure(path, err)) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _write_failure(path, err):
+    kept = f"{path} is as it was before" if path.exists() else f"{path} was not created"
+    fix = {errno.ENOSPC: f"free space on the disk that holds {path.parent}",
+           errno.EDQUOT: f"free space within your disk quota for {path.parent}",
+           errno.EACCES: f"make {path.parent} writable, or write elsewhere",
+           errno.EROFS: f"{path.parent} is on a read-only file system: write elsewhere"}.get(err.errno, "")
+    return f"could not write {path} ({err.strerror or err}); {kept}" + (f"; {fix}" if fix else "")
 
 
 def is_temporary(name):

@@ -364,9 +364,12 @@ def cmd_train(args):
         if ckpt.exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         others = [name for name in ("metrics.csv", "report.txt", "best.npz") if (out / name).exists()]
-        if others:      # a run's files without its checkpoint: overwriting them would lose them silently
-            raise ValueError(f"{out} holds {', '.join(others)} of another run (and no checkpoint.npz to resume); "
-                             "choose another --out, or remove them to start over here")
+        if others:
+            # A run's files without its checkpoint: another run's, or those of a run killed before its
+            # first checkpoint (best.npz is written just before it), which the same command restarts.
+            # Refusing would break that restart, so the overwrite is announced before anything is written.
+            print(f"note: {out} holds {', '.join(others)} but no checkpoint.npz to resume; this new run will "
+                  "replace them (Ctrl-C now and choose another --out to keep them)", file=sys.stderr)
         cfg, _ = _config(args, gans.variant(args.model or gans.DEFAULT).Config())
         batches_done = step = 0
     if args.classifier and "fid" not in cfg.scores:
