@@ -690,3 +690,29 @@ def test_no_file_is_overwritten_by_surprise(tmp_path, capsys, monkeypatch):
     assert err.startswith(f"note: {run} holds metrics.csv, report.txt but no checkpoint.npz to resume; this new "
                           "run will replace them (Ctrl-C now and choose another --out to keep them)\n")
     assert (run / "metrics.csv").read_text() == "epoch\n1\n"
+
+
+def test_a_dangling_symlink_out_is_refused_before_any_work(tmp_path, capsys):
+    """issue 23, item 8: a dangling-symlink --out failed after the first epoch."""
+    link = tmp_path / "run"
+    link.symlink_to(tmp_path / "nowhere" / "abc")
+    assert cli.main(["train", "--out", str(link), "--max-steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {link} is a symbolic link to {tmp_path / 'nowhere' / 'abc'}, which does not exist" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["evaluate", str(V0_CHECKPOINT), "--samples", "5", "--metrics", "is"],
+     "--samples 5 is too few for is: the Inception Score cuts them into 10 parts, so it needs at least 10"),
+    (["evaluate", str(V0_CHECKPOINT), "--samples", "1", "--metrics", "fid"], "--samples 1 is too few for fid"),
+    (["evaluate", str(V0_CHECKPOINT), "--samples", "3", "--metrics", "pr"], "--samples 3 is too few for pr"),
+    (["train", "--out", "never", "--scores", "parzen,is,fid", "--parzen-samples", "4"],
+     "--parzen-samples 4 is too few for is"),
+])
+def test_too_few_samples_are_named_in_the_command_lines_words(argv, words, tmp_path, monkeypatch, capsys):
+    """issue 23, item 8: said in library words ("probs: ... a smaller splits") after sampling."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and not (tmp_path / "never").exists()

@@ -29,6 +29,20 @@ TITLES = {"parzen": "Parzen (nats) ↑", "is": "IS ↑", "fid": "FID ↓", "pr":
 PR_REAL = 10000      # real images whose k-NN balls define the real manifold (Kynkäänniemi et al. use 50k
 #                      for ImageNet; 10,000 keeps the 10,000 × 10,000 distance blocks within seconds)
 PR_K = 3             # Kynkäänniemi et al.'s choice of k
+# The fewest samples each score can be computed from: IS cuts them into 10 parts (its paper's
+# splits), FID needs two for a covariance, precision/recall k + 1 for a k-th neighbour.
+MIN_SAMPLES = {"is": 10, "fid": 2, "pr": PR_K + 1}
+
+
+def check_sample_count(n, names, flag="--samples"):
+    """ValueError (one line, naming ``flag``) when n samples are too few for a score in ``names``:
+    said before any work, in the command line's words rather than a metric function's."""
+    for name in names:
+        if n < MIN_SAMPLES.get(name, 1):
+            why = {"is": "the Inception Score cuts them into 10 parts", "fid": "FID needs a covariance",
+                   "pr": f"precision/recall needs each sample's {PR_K}rd nearest neighbour"}[name]
+            raise ValueError(f"{flag} {n} is too few for {name}: {why}, so it needs at least "
+                             f"{MIN_SAMPLES[name]} (10,000 is the standard)")
 AGAINST = ("IS, FID and precision/recall from minigan's MNIST classifier; FID against the 50,000 "
            "training images, precision/recall against training images 0–9,999 with k = 3")
 

@@ -58,6 +58,8 @@ def atomic_write(path):
         os.chmod(tmp, _default_mode())      # mkstemp creates 0600; the result is an ordinary file
         os.replace(tmp, path)
     except OSError as err:
+        if err.errno is None:            # not the file system's (a failed download inside the block)
+            raise
         # The OS names the temporary file and says only "[Errno 28] No space left on device":
         # say which file could not be written, that its last version is intact, and what to do.
         raise OSError(err.errno, _write_failure(path, err)) from None

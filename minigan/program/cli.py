@@ -10,6 +10,7 @@ traceback, because hiding them would hide a bug in minigan.
 """
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -280,6 +281,9 @@ def check_out_folder(out):
         raise ValueError("--out is empty, which would mean the current folder; give a folder for the run, "
                          "e.g. --out runs/mnist")
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out {out} is a symbolic link to {os.readlink(out)}, which does not exist; create that "
+                         "folder, or give another --out")
     place = out
     while not place.exists() and place != place.parent:
         place = place.parent
@@ -334,7 +338,6 @@ def _data_folder(args, ckpt):
     """The MNIST folder to read: --data, else (leaving $MINIGAN_DATA to files/data.py) the folder
     the checkpoint's run was trained on when it still holds the files, else None (the cache).
     So `train --resume`, `sample` and `evaluate` of a run trained with --data DIR need not repeat it."""
-    import os
     from ..files import checkpoint, data
     if args.data or os.environ.get("MINIGAN_DATA") or ckpt is None:
         return args.data
@@ -346,7 +349,6 @@ def _data_folder(args, ckpt):
 
 def _remembered(args):
     """The folder to remember in the checkpoints: --data or $MINIGAN_DATA, absolute; None for the cache."""
-    import os
     folder = args.data or os.environ.get("MINIGAN_DATA")
     return str(Path(folder).resolve()) if folder else None
 
@@ -383,6 +385,7 @@ def cmd_train(args):
         return 0
     from ..evaluation import classifier, scores
     if "fid" in cfg.scores:
+        scores.check_sample_count(cfg.parzen_samples, ("is", "fid"), flag="--parzen-samples")
         splits = classifier.mnist_with_labels(args.data)
         scorer = scores.Scorer(splits, _scoring_classifier(args, splits))
         if args.resume:
@@ -477,6 +480,7 @@ def cmd_evaluate(args):
     from ..evaluation import classifier, parzen, scores
     from . import train
     names = scores.parse(args.metrics)                 # before anything slow: a typo should cost nothing
+    scores.check_sample_count(args.samples, names)
     G, cfg = train.load_generator(args.checkpoint)
     args.data = _data_folder(args, args.checkpoint)
     variant = gans.of(cfg)
