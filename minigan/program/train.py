@@ -221,9 +221,18 @@ class Trainer:
             files = f" The last finite {' and '.join(kept)} {'are' if len(kept) > 1 else 'is'} unchanged."
         else:
             files = " No checkpoint had been written yet."
-        raise DivergedError(f"training diverged in epoch {epoch} ({steps}): {what}; the learning rate "
-                            f"(--lr {self.cfg.lr:g}, η = {self.opt_d.lr:g} at the last step) is probably "
-                            f"too large: start again with a smaller one.{files}")
+        # Weight ranges and dropout scales raised far above their defaults diverge too, at the
+        # first step, whatever the learning rate: name those the user changed before blaming η.
+        default = type(self.cfg)()
+        raised = [f"--{k.replace('_', '-')} {v:g}" for k, v in self.cfg.as_dict().items()
+                  if (k.endswith("_irange") or k.endswith("_scale")) and isinstance(v, (int, float))
+                  and isinstance(getattr(default, k), (int, float)) and v > 10 * getattr(default, k)]
+        cause = (f"the raised {', '.join(raised)} (more than 10× the default) or the learning rate "
+                 f"(--lr {self.cfg.lr:g}) is probably too large: start again with smaller values"
+                 if raised else
+                 f"the learning rate (--lr {self.cfg.lr:g}, η = {self.opt_d.lr:g} at the last step) is probably "
+                 f"too large: start again with a smaller one")
+        raise DivergedError(f"training diverged in epoch {epoch} ({steps}): {what}; {cause}.{files}")
 
     # ----- epochs -------------------------------------------------------------
     def evaluate_parzen(self, n_samples=None, seed=None):
