@@ -164,6 +164,7 @@ def parse_args(argv=None):
                    help="the GAN's generator loss (default nonsaturating; --model gan only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="a few steps only, to check that it runs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.objective is not None and args.model != "gan":
         p.error(f"--objective is an option of --model gan alone; got --model {args.model}")
@@ -202,11 +203,14 @@ def main(argv=None):
     params = [p for _, p, _, _ in [*gan.G.named_params(), *gan.D.named_params()]]
     moments = sorted({0, steps // 8, steps // 2, steps})                 # the PNG's snapshots
     log, frames = [measure(gan, fixed)], [[p.copy() for p in params]]     # frames: parameters to replay
-    while gan.steps < steps:
-        gan.step()
-        if gan.steps % log_every == 0 or gan.steps in moments:
-            log.append(measure(gan, fixed))
-            frames.append([p.copy() for p in params])
+    from tqdm import tqdm
+    with tqdm(total=steps, disable=args.no_progress, unit="step", desc=name) as bar:
+        while gan.steps < steps:
+            gan.step()
+            bar.update()
+            if gan.steps % log_every == 0 or gan.steps in moments:
+                log.append(measure(gan, fixed))
+                frames.append([p.copy() for p in params])
 
     def restore(i):
         for p, v in zip(params, frames[i]):

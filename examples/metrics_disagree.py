@@ -117,10 +117,13 @@ def rankings(rows):
     return {name: [label for label, s in sorted(rows, key=lambda r: key(r[1]))] for name, key in keys.items()}
 
 
-def figure(sets, rows, path):
-    """Top: a few images of each set. Bottom: each score as bars, one bar per set."""
+def figure(sets, rows, path, smoke=None):
+    """Top: a few images of each set. Bottom: each score as bars, one bar per set. ``smoke``: a
+    banner saying the numbers come from a smoke test (--fast), so nobody reads them as results."""
     labels = [label for label, _ in rows]
     fig = plt.figure(figsize=(16, 6.4))
+    if smoke:
+        fig.suptitle(smoke, color="red", fontsize=11)
     grid = fig.add_gridspec(2, len(sets) * 2, height_ratios=[1, 1.3])
     for i, (label, images) in enumerate(sets.items()):
         ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
@@ -227,6 +230,10 @@ def main(argv=None):
     for label, images in sets.items():
         print(f"scoring {label} ({len(images)} images) …", file=sys.stderr)
         rows.append((label, scorer.score(images)))
+    smoke = ("SMOKE TEST (--fast): 200 images a set and a classifier trained for seconds; these numbers "
+             "only show that the script runs, and say nothing about the metrics") if args.fast else None
+    if smoke:
+        print(smoke)
     print(scores.table(rows, scores.NAMES))
     print(f"[{scores.AGAINST}; Parzen with σ chosen on validation images 50,000–50,999 and "
           f"scored on the 10,000 test images]")
@@ -234,7 +241,7 @@ def main(argv=None):
     for name, order in rankings(rows).items():
         print(f"  {name:>9}: {' > '.join(order)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    figure(sets, rows, args.out / "metrics_disagree.png")
+    figure(sets, rows, args.out / "metrics_disagree.png", smoke)
     with atomic_write(args.out / "metrics_disagree.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["images", "n", "parzen", "parzen_se", "parzen_sigma", "is_mean", "is_std", "fid",
@@ -247,4 +254,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:              # Ctrl-C: one line, not a traceback; files come at the end only
+        sys.exit("metrics_disagree.py: interrupted; its figure and table are written only at the end, "
+                 "so nothing new was written")

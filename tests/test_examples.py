@@ -203,7 +203,7 @@ def test_saturation_shows_progress(tmp_path, mnist_dir, capsys):
 
 
 def test_game_2d(tmp_path, capsys):
-    run_example("game_2d", "--fast", "--out", str(tmp_path))
+    run_example("game_2d", "--fast", "--out", str(tmp_path), "--no-progress")   # the flag every example takes
     assert (tmp_path / "game_2d.png").stat().st_size > 1000
     assert (tmp_path / "game_2d.gif").read_bytes()[:6] == b"GIF89a"
     out = capsys.readouterr().out
@@ -263,7 +263,7 @@ def test_metrics_disagree_facts_that_hold_for_any_classifier(tmp_path, mnist_dir
     import csv
     run_example("metrics_disagree", "--fast", "--data", mnist_dir, "--out", str(tmp_path), "--no-progress")
     out = capsys.readouterr().out
-    assert out.startswith("| images ") and "best to worst:" in out
+    assert out.startswith("SMOKE TEST (--fast): ") and "\n| images " in out and "best to worst:" in out
     rows = {r["images"]: r for r in csv.DictReader(open(tmp_path / "metrics_disagree.csv"))}
     assert list(rows)[:6] == ["real", "memorizer", "digits 0–4", "blurred", "noise", "mean image"]
     assert [k.split(" (")[0] for k in list(rows)[6:]] == ["G early", "G late"]
