@@ -349,3 +349,23 @@ def test_rank_correlation_is_the_pearson_correlation_of_ranks(a, rnd):
 def test_rank_correlation_refuses_what_has_no_order(a, b, message):
     with pytest.raises(ValueError, match=message):
         rank_correlation(a, b)
+
+
+def test_frechet_refuses_what_is_not_a_covariance_complex_input_and_zero_width(xp):
+    """issue 23, item 9: a covariance with a negative eigenvalue was clipped into a PSD one and
+    could give 0; complex input lost its imaginary part with only a warning; D = 0 gave raw
+    NumPy errors. Each is now one ValueError naming the argument."""
+    mu = xp.asarray([0.0, 0.0])
+    good = xp.asarray([[1.0, 0.0], [0.0, 1.0]])
+    not_psd = xp.asarray([[1.0, 0.0], [0.0, -1.0]])               # eigenvalue −1: no covariance
+    with pytest.raises(ValueError, match=r"cov2: expected a positive semi-definite covariance, but its "
+                                         r"smallest eigenvalue is -1"):
+        frechet_distance(mu, good, mu, not_psd)
+    with pytest.raises(ValueError, match=r"mu1: expected real numbers, got a complex array"):
+        frechet_distance(xp.asarray([1 + 1j, 0]), good, mu, good)
+    with pytest.raises(ValueError, match=r"at least one feature \(D ≥ 1\)"):
+        frechet_distance(xp.zeros(0), xp.zeros((0, 0)), xp.zeros(0), xp.zeros((0, 0)))
+    with pytest.raises(ValueError, match=r"expected at least one column"):
+        fid(xp.zeros((5, 0)), xp.zeros((5, 0)))
+    singular = xp.asarray([[1.0, 1.0], [1.0, 1.0]])              # PSD of rank 1: accepted, as real ones are
+    assert frechet_distance(mu, singular, mu, singular) == pytest.approx(0.0, abs=1e-12)

@@ -26,13 +26,25 @@ from .. import backend
 
 # ----------------------------------------------------------------------------- checks
 
+def _real_float64(name, a):
+    """``a`` as a float64 array of the active backend; ValueError for complex input, whose
+    imaginary part the conversion would drop with only a warning."""
+    xp = backend.xp
+    a = xp.asarray(a)
+    if xp.iscomplexobj(a):
+        raise ValueError(f"{name}: expected real numbers, got a complex array ({a.dtype}); "
+                         f"pass its real part (.real) if that is what you mean")
+    return a.astype(xp.float64, copy=False)
+
+
 def _matrix(name, a, min_rows=1, hint="", why=""):
     """``a`` as a 2-D float64 array of the active backend with ≥ min_rows rows, all finite."""
-    xp = backend.xp
-    a = xp.asarray(a, dtype=xp.float64)
+    a = _real_float64(name, a)
     if a.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (rows = samples, columns = "
                          f"{hint or 'features'}), got shape {tuple(a.shape)}; reshape it to (N, D)")
+    if a.shape[1] < 1:
+        raise ValueError(f"{name}: expected at least one column ({hint or 'feature'}), got shape {tuple(a.shape)}")
     if a.shape[0] < min_rows:
         raise ValueError(f"{name}: expected at least {min_rows} rows (samples){why}, got "
                          f"{a.shape[0]} (shape {tuple(a.shape)}); pass more samples")
@@ -78,11 +90,22 @@ def _clip_eigenvalues(lam):
     return xp.where(lam > tol, lam, 0.0)
 
 
-def _sqrt_psd(a):
+# How far below 0 an eigenvalue of a PSD matrix may come out by round-off, in units of
+# D · ε · max|λ| (eigh's accuracy, see _clip_eigenvalues): 100 of them, far above round-off,
+# far below the −0.1·λ_max or so of a matrix that is not a covariance at all.
+PSD_SLACK = 100
+
+
+def _sqrt_psd(a, name="covariance"):
     """Σ^½ of a symmetric positive semi-definite matrix: V diag(√λ) Vᵀ from a = V diag(λ) Vᵀ,
-    with λ clipped at 0 (and round-off noise cut, see ``_clip_eigenvalues``)."""
+    with λ clipped at 0 (and round-off noise cut, see ``_clip_eigenvalues``). ValueError if a
+    is not PSD beyond round-off (clipping would then hide that it is no covariance)."""
     xp = backend.xp
     lam, vecs = xp.linalg.eigh(_symmetrise(a))
+    scale = float(xp.abs(lam).max()) if lam.size else 0.0
+    if lam.size and float(lam.min()) < -PSD_SLACK * lam.shape[0] * float(xp.finfo(xp.float64).eps) * scale:
+        raise ValueError(f"{name}: expected a positive semi-definite covariance, but its smallest eigenvalue is "
+                         f"{float(lam.min()):.3g} (largest magnitude {scale:.3g}); pass a covariance, e.g. from mean_cov")
     root = xp.sqrt(_clip_eigenvalues(lam))
     return (vecs * root[None, :]) @ vecs.T        # V diag(√λ) Vᵀ without building diag
 
@@ -180,8 +203,11 @@ def frechet_distance(mu1, cov1, mu2, cov2):
     put identical Gaussians at −1e-15).
     """
     xp = backend.xp
-    mu1, mu2, cov1, cov2 = (xp.asarray(a, dtype=xp.float64) for a in (mu1, mu2, cov1, cov2))
+    mu1, mu2, cov1, cov2 = (_real_float64(n, a) for n, a in (("mu1", mu1), ("mu2", mu2), ("cov1", cov1),
+                                                            ("cov2", cov2)))
     d = mu1.shape[0] if mu1.ndim == 1 else None
+    if d == 0:
+        raise ValueError("expected at least one feature (D ≥ 1), got mu1 of shape (0,)")
     if d is None or mu2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
         raise ValueError("expected mu1, mu2 of shape (D,) and cov1, cov2 of shape (D, D) with the "
                          f"same D, got {tuple(mu1.shape)}, {tuple(mu2.shape)}, {tuple(cov1.shape)}, "
@@ -190,7 +216,7 @@ def frechet_distance(mu1, cov1, mu2, cov2):
         _finite(name, a)
     cov1, cov2 = _symmetrise(cov1), _symmetrise(cov2)
     diff = mu1 - mu2
-    singular = xp.linalg.svd(_sqrt_psd(cov2) @ _sqrt_psd(cov1), compute_uv=False)   # s_i of Σ2^½ Σ1^½
+    singular = xp.linalg.svd(_sqrt_psd(cov2, "cov2") @ _sqrt_psd(cov1, "cov1"), compute_uv=False)   # s_i of Σ2^½ Σ1^½
     trace_sqrt = singular.sum()                                                     # Tr((Σ1Σ2)^½)
     value = float(diff @ diff + xp.trace(cov1) + xp.trace(cov2) - 2 * trace_sqrt)
     return max(value, 0.0)
