@@ -56,6 +56,8 @@ class Report:
     roundoff: float = 0.0     # the round-off allowance r on the same scale as max_rel_error
 
     def passed(self, tol=1e-6):
+        if not tol >= 0 or tol == math.inf:           # NaN fails this too
+            raise ValueError(f"tol must be a finite number ≥ 0 (the relative error allowed), got {tol}")
         return self.max_rel_error <= tol + self.roundoff
 
     def __str__(self):
@@ -92,6 +94,8 @@ def compare(f, arrays, grads, mode="full", h=1e-6, n_directions=4, seed=0):
 
     f is a function of no arguments that reads the arrays (perturbed in place).
     """
+    if not 0 < h < math.inf:
+        raise ValueError(f"h must be a finite step > 0 for the central difference (f(x + h) − f(x − h)) / 2h, got {h}")
     for name, a in arrays.items():
         if a.dtype != numpy.float64:
             raise TypeError(f"gradient checks need float64 arrays; {name} is {a.dtype}")
@@ -191,17 +195,46 @@ def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, 
             r = backend.asarray(rng.standard_normal(y.shape))
         return (y * r).sum()
 
+    _reseed(layers, seed)
+    _check_output(net, x, net.forward(x, train=True))
     f()
     dy = loss.backward() if loss is not None else r
     dx = net.backward(dy)
     arrays, grads = {}, {}
     if "input" in wrt:
+        _check_shape(net, "backward(dy), ∂L/∂x,", dx, x.shape)
         arrays["x"], grads["x"] = x, dx
     if "params" in wrt:
         for i, layer in enumerate(layers):
+            missing = sorted(set(layer.params) - set(getattr(layer, "grads", {})))
+            if missing:
+                raise ValueError(f"{_name(layer)}: backward left no grads[{missing[0]!r}] for params[{missing[0]!r}]; "
+                                 "backward must set grads[k] = ∂L/∂params[k] for every parameter")
             for key, p in layer.params.items():
+                _check_shape(layer, f"grads[{key!r}]", layer.grads[key], p.shape)
                 arrays[f"{i}.{key}"], grads[f"{i}.{key}"] = p, layer.grads[key].copy()
     return compare(f, arrays, grads, mode, h, seed=seed)
+
+
+def _name(obj):
+    """A layer as messages name it: its repr if it has its own, else ClassName() (as minigan.testing)."""
+    return repr(obj) if type(obj).__repr__ is not object.__repr__ else type(obj).__name__ + "()"
+
+
+def _check_output(net, x, y):
+    """forward must return a 2-D array (B, O) with x's B rows: a (B,) output would be compared
+    entry by entry all the same, and pass while breaking every network it is put in."""
+    shape = getattr(y, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != x.shape[0]:
+        got = f"shape {tuple(shape)}" if shape is not None else f"{type(y).__name__}"
+        raise ValueError(f"{_name(net)}: forward must return a 2-D array (B, O) with B = {x.shape[0]} input rows; "
+                         f"got {got}")
+
+
+def _check_shape(layer, what, a, shape):
+    if getattr(a, "shape", None) != tuple(shape):
+        got = f"shape {tuple(a.shape)}" if hasattr(a, "shape") else type(a).__name__
+        raise ValueError(f"{_name(layer)}: {what} must have shape {tuple(shape)}; got {got}")
 
 
 check_layer = check_network     # a layer is checked exactly like a one-layer network

@@ -142,3 +142,51 @@ def test_a_non_finite_function_value_fails_and_says_so(xp):
     a = xp.asarray(numpy.array([1.0, 2.0]))
     report = gradcheck.compare(lambda: (a * float("nan")).sum(), {"a": a}, {"a": a})
     assert not report.passed(1e-6) and "the function itself (f() = nan)" in str(report)
+
+
+class ReturnsNothing(ReLU):
+    def backward(self, dy):
+        super().backward(dy)                       # forgets to return ∂L/∂x
+
+
+class FlatOutput(ReLU):
+    def forward(self, x, train=True):
+        return super().forward(x, train).sum(axis=1)              # (B,), not (B, O)
+
+
+class NoGrads(Dense):
+    def backward(self, dy):
+        return dy @ self.params["W"].T                             # ∂L/∂x only: grads never set
+
+
+class WrongShapeGrad(Dense):
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads["W"] = self.grads["W"].T
+        return dx
+
+
+@pytest.mark.parametrize("make, words", [
+    (ReturnsNothing, r"ReturnsNothing\(\): backward\(dy\), ∂L/∂x, must have shape \(4, 3\); got NoneType"),
+    (FlatOutput, r"FlatOutput\(\): forward must return a 2-D array \(B, O\) with B = 4 input rows; got shape \(4,\)"),
+    (lambda: NoGrads(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): backward left no grads\['W'\]"),
+    (lambda: WrongShapeGrad(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): grads\['W'\] must have shape \(3, 2\); "
+                                                      r"got shape \(2, 3\)"),
+])
+def test_check_layer_names_a_broken_interface_in_one_line(xp, make, words):
+    """issue 23, item 9: these gave raw AttributeError, KeyError or reshape errors (and a (B,)
+    forward passed silently)."""
+    x = xp.asarray(numpy.random.default_rng(0).uniform(0.1, 1, (4, 3)))
+    with pytest.raises(ValueError, match=words):
+        gradcheck.check_layer(make(), x)
+
+
+def test_tolerance_and_step_are_checked(xp):
+    x = xp.asarray(numpy.random.default_rng(0).uniform(0.1, 1, (2, 3)))
+    report = gradcheck.check_layer(ReLU(), x)
+    for tol in (-1e-6, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="tol must be a finite number ≥ 0"):
+            report.passed(tol)
+    for h in (0.0, -1e-6, float("nan")):
+        with pytest.raises(ValueError, match="h must be a finite step > 0"):
+            gradcheck.check_layer(ReLU(), x, h=h)
