@@ -369,3 +369,17 @@ def test_frechet_refuses_what_is_not_a_covariance_complex_input_and_zero_width(x
         fid(xp.zeros((5, 0)), xp.zeros((5, 0)))
     singular = xp.asarray([[1.0, 1.0], [1.0, 1.0]])              # PSD of rank 1: accepted, as real ones are
     assert frechet_distance(mu, singular, mu, singular) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_float16_softmax_rows_are_accepted_and_a_wrong_row_still_refused(xp):
+    """issue 23, item 9: float16 probabilities (rows off by ~1e-3 after rounding) were refused by
+    the 1e-6·C row-sum check meant for float32/64; the tolerance follows the input's ε."""
+    rng = numpy.random.default_rng(0)
+    logits = rng.normal(size=(40, 10))
+    probs = numpy.exp(logits) / numpy.exp(logits).sum(axis=1, keepdims=True)
+    half = probs.astype(numpy.float16)
+    assert abs(half.astype(numpy.float64).sum(axis=1) - 1).max() > 1e-5          # really off by more than 1e-6·C
+    mean, _ = inception_score(xp.asarray(half), splits=2)
+    assert mean == pytest.approx(inception_score(xp.asarray(probs), splits=2)[0], rel=1e-2)
+    with pytest.raises(ValueError, match=r"sum to 1 within 0.0039·C"):
+        inception_score(xp.asarray((half * numpy.float16(0.9))), splits=2)

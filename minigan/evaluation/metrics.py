@@ -125,7 +125,8 @@ def inception_score(probs, splits=10):
     gets the same distribution) up to C (confident and perfectly balanced).
 
     ``probs`` is (N, C), rows are p(y|x): non-negative and summing to 1 within
-    1e-6·C. Rows are *not* renormalised (a row that sums to 0.9 is a bug upstream,
+    1e-6·C (4 ε·C for float16 input, whose softmax rows
+    are only that exact). Rows are *not* renormalised (a row that sums to 0.9 is a bug upstream,
     e.g. logits passed instead of softmax outputs, and we would rather say so).
     The N rows are cut into ``splits`` consecutive parts at rows i·N // splits, as the
     original code (Salimans et al., 2016) does: no row is left out, and when splits does
@@ -134,6 +135,9 @@ def inception_score(probs, splits=10):
     """
     xp = backend.xp
     _positive_int("splits", splits)
+    given = getattr(probs, "dtype", numpy.dtype(numpy.float64))
+    # a row of float16 softmax outputs sums to 1 only within a few of its ε (9.8e-4), not 1e-6
+    per_class = max(1e-6, 4 * float(numpy.finfo(given).eps)) if numpy.issubdtype(given, numpy.floating) else 1e-6
     p = _matrix("probs", probs, hint="classes")
     n, c = p.shape
     if n < splits:
@@ -144,8 +148,8 @@ def inception_score(probs, splits=10):
         raise ValueError(f"probs: expected probabilities ≥ 0, got a minimum of {low:.3g}; "
                          "pass softmax outputs, not logits")
     worst = float(xp.abs(p.sum(axis=1) - 1).max())
-    if worst > 1e-6 * c:
-        raise ValueError(f"probs: expected each row to sum to 1 within 1e-6·C = {1e-6 * c:.1g}, "
+    if worst > per_class * c:
+        raise ValueError(f"probs: expected each row to sum to 1 within {per_class:.2g}·C = {per_class * c:.2g}, "
                          f"got a row off by {worst:.3g}; apply softmax, or divide each row by its sum")
     scores = [_part_score(p[i * n // splits:(i + 1) * n // splits]) for i in range(splits)]
     mean = sum(scores) / splits
