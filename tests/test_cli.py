@@ -716,3 +716,20 @@ def test_too_few_samples_are_named_in_the_command_lines_words(argv, words, tmp_p
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and not (tmp_path / "never").exists()
+
+
+def test_ctrl_c_while_starting_is_one_line(monkeypatch, capsys):
+    """issue 23, item 7: a SIGINT during start-up (the imports, the parser) was a traceback."""
+    import builtins
+    from minigan import __main__ as entry
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["train"]) == 130
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: interrupted() if name == "program.cli"
+                        or name.endswith("program.cli") else real_import(name, *a, **k))
+    assert entry.run() == 130
+    err = capsys.readouterr().err
+    assert err == "minigan: interrupted while starting; nothing was done\n" * 2

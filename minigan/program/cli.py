@@ -589,7 +589,11 @@ def _choose_backend(flag):
 def main(argv=None):
     # Parsing comes first and needs no backend, so --help works whatever the environment says.
     argv = sys.argv[1:] if argv is None else argv
-    args = _parse(build_parser(peek_model(argv)), argv)
+    try:
+        args = _parse(build_parser(peek_model(argv)), argv)
+    except KeyboardInterrupt:            # Ctrl-C while the parser is built (the variants load)
+        print("minigan: interrupted while starting; nothing was done", file=sys.stderr)
+        return 130
     try:
         _choose_backend(args.backend)
         return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
