@@ -106,6 +106,9 @@ def _uniform(rng, irange, shape, dtype):
     """Weights uniform in [-irange, irange], drawn on the host, moved to the backend."""
     if not 0 <= irange < float("inf"):       # written so that NaN fails it too
         raise ValueError(f"irange must be a finite number ≥ 0 (weights start uniform in ±irange), got {irange}")
+    if irange > float(numpy.finfo(dtype).max):   # the weights would start as ±inf (a float, so no cast warns)
+        raise ValueError(f"irange {irange:g} is beyond the largest {numpy.dtype(dtype).name} number "
+                         f"({float(numpy.finfo(dtype).max):.3g}): the weights would start at ±inf")
     rng = numpy.random.default_rng(rng) if not isinstance(rng, numpy.random.Generator) else rng
     return backend.asarray(rng.uniform(-irange, irange, size=shape).astype(dtype))
 

@@ -380,3 +380,11 @@ def test_bad_initialisation_range_or_dropout_scale_is_refused_at_construction(ma
     """Issue 23, item 9: Dense(irange=nan) overflowed later, Dropout(scale=nan or −1) was accepted."""
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_irange_beyond_the_dtype_is_refused():
+    """--g-irange 1e300 cast to float32 gave ±inf weights (and an overflow warning) before the
+    first step; it is refused at construction, naming the limit."""
+    with pytest.raises(ValueError, match=r"irange 1e\+300 is beyond the largest float32 number \(3.4e\+38\)"):
+        Dense(3, 2, irange=1e300)
+    Dense(3, 2, irange=1e300, dtype="float64")                   # fits float64
