@@ -224,8 +224,8 @@ def main(argv=None):
     draw_objectives(axes[-2], log, len(log), steps, gan.critic)
     draw_jsd(axes[-1], log, fixed.bias, steps)
     fig.suptitle(f"{settings(gan)}; arrows −∂g_obj/∂G(z), longest = {ARROW:.0%} of the width", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / f"{name}.png", dpi=65)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))        # room for the suptitle above the panel titles
+    fig.savefig(out / f"{name}.png", dpi=100)     # at 65 dpi the curve panels' labels were unreadable
     plt.close(fig)
 
     fig, (game, curves) = plt.subplots(1, 2, figsize=(6.4, 3.1))

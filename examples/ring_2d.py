@@ -190,8 +190,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     fig, summary = (compare if args.compare else one_run)(args, steps)
-    fig.tight_layout()
-    fig.savefig(out / f"{args.name}.png", dpi=65)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))        # the top 7% for the suptitle, clear of the panel titles
+    fig.savefig(out / f"{args.name}.png", dpi=90)
     plt.close(fig)
     print(f"wrote {out / (args.name + '.png')} in {time.perf_counter() - start:.1f} s; {summary}")
 
