@@ -222,8 +222,8 @@ def _index(i):
 
 # ----------------------------------------------------------------------------- finite differences
 
-_HINT = ("hint: a wrong factor shows as an error near 0.5 or 1 (a flipped sign near 2), "
-         "round-off stays below ~1e-8; check the derivation of {array} in {where}")
+_HINT = ("hint: a wrong factor shows as a ratio such as 0.5, 2 or −1, round-off as an error "
+         "below ~1e-8; check the derivation of {array} in {where}")
 _HINT_NON_FINITE = ("hint: a NaN or inf gradient entry fails whatever the others say; look in {where} "
                     "for a division by zero (by a mask, by an output that can be 0), a log of 0, or an overflow")
 
@@ -236,9 +236,11 @@ def _gradient_message(what, report, tol, array, where_to_look):
     else:
         entry = f"  worst entry:     ∂L/∂{report.where}\n"
         head, scale = f"the hand-derived ∂L/∂{array} disagrees with finite differences", "to the largest gradient entry"
+    ratio = (f"  ratio:           {report.analytic / report.numeric:.4g}   (analytic / numeric)\n"
+             if report.numeric and numpy.isfinite(report.numeric) and numpy.isfinite(report.analytic) else "")
     return (f"{what}: {head}\n{entry}"
             f"  analytic:        {report.analytic:.6g}   (from backward)\n"
-            f"  numeric:         {report.numeric:.6g}   (central difference, h = {H:g})\n"
+            f"  numeric:         {report.numeric:.6g}   (central difference, h = {H:g})\n{ratio}"
             f"  relative error:  {report.max_rel_error:.2e}   ({scale}; allowed: "
             f"tol {tol:g} + round-off allowance {report.roundoff:.1e})\n"
             "  " + (_HINT_NON_FINITE.format(where=where_to_look) if "not finite" in report.where else
@@ -537,13 +539,18 @@ def assert_contracts(layer, x, seed=0):
         raise AssertionError(f"{what} breaks the layer interface:\n  - " + "\n  - ".join(problems))
 
 
-def check_layer_properties(layer, x, seed=0, tol=TOL, mode="full", rowwise=True):
+def check_layer_properties(layer, x, seed=0, tol=TOL, mode="full", rowwise=True, every=False):
     """Every check above on one layer (or Sequential) and input x (float64, away from kinks).
 
     Runs assert_contracts first (a wrong shape would confuse everything after it), then
     assert_layer_gradients, assert_backward_linear, assert_vjp_identity,
     assert_rows_independent (unless rowwise=False) and assert_eval_deterministic.
     Raises the first failure's AssertionError; returns the names of the checks it ran.
+
+    ``every=True`` runs every check after the contracts whatever the others say, and raises one
+    AssertionError listing each check's outcome (passed, or its message): which properties a
+    buggy layer breaks is itself a diagnosis (a wrong factor breaks the gradients and the VJP
+    identity but not linearity; a backward that squares dy breaks linearity too).
     """
     checks = [("contracts", lambda: assert_contracts(layer, x, seed)),
               ("gradients", lambda: assert_layer_gradients(layer, x, tol, mode, seed)),
@@ -551,10 +558,24 @@ def check_layer_properties(layer, x, seed=0, tol=TOL, mode="full", rowwise=True)
               ("vjp identity", lambda: assert_vjp_identity(layer, x, seed, tol=tol)),
               ("rows independent", lambda: assert_rows_independent(layer, x, seed, tol)),
               ("eval deterministic", lambda: assert_eval_deterministic(layer, x))]
-    ran = []
+    ran, outcomes = [], []
     for name, check in checks:
         if name == "rows independent" and not rowwise:
             continue
-        check()
+        if not every or name == "contracts":          # the contracts stop the rest: shapes must hold
+            check()
+            ran.append(name)
+            continue
+        try:
+            check()
+            outcomes.append((name, None))
+        except AssertionError as err:
+            outcomes.append((name, str(err)))
         ran.append(name)
+    failed = [(name, why) for name, why in outcomes if why is not None]
+    if failed:
+        lines = [f"{_name(layer)}: {len(failed)} of {len(outcomes) + 1} checks failed"]
+        lines += [f"  {name}: passed" if why is None else f"  {name}: FAILED\n    " + why.replace("\n", "\n    ")
+                  for name, why in [("contracts", None), *outcomes]]
+        raise AssertionError("\n".join(lines))
     return ran

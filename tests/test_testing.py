@@ -445,3 +445,17 @@ def test_the_strategies_draw_no_subnormals():
     with pytest.raises(Exception, match="(?i)no examples found"):
         find(batches(low=-1e-300, high=1e-300), lambda x: bool(((x != 0) & (abs(x) < tiny)).any()),
          settings=settings(max_examples=300, database=None))
+
+
+def test_check_layer_properties_can_report_every_outcome(xp):
+    """issue 23, item 11: it stopped at the first failure. every=True lists each check's outcome:
+    NegatedReLU (a flipped sign) breaks the gradients and the VJP identity, not linearity."""
+    x = away_from_kinks(numpy.random.default_rng(0).uniform(-1, 1, (4, 3)))
+    with pytest.raises(AssertionError) as err:
+        check_layer_properties(NegatedReLU(), x, every=True)
+    text = str(err.value)
+    assert text.startswith("NegatedReLU(): 2 of 6 checks failed")
+    assert "  contracts: passed" in text and "  gradients: FAILED" in text and "  vjp identity: FAILED" in text
+    assert "  linear backward: passed" in text and "  rows independent: passed" in text
+    assert check_layer_properties(ReLU(), x, every=True) == ["contracts", "gradients", "linear backward",
+                                                              "vjp identity", "rows independent", "eval deterministic"]
