@@ -167,7 +167,7 @@ def compare(args, steps):
     rng = numpy.random.default_rng(3)
     real = toy.ring_2d()(rng, N_JSD)                                            # (N_JSD, 2)
     bias = toy.jsd_estimate(real, toy.ring_2d()(rng, N_JSD))                    # JSD of p_data with itself
-    fig, axes = plt.subplots(len(toy.MODELS), seeds, figsize=(2.6 * seeds, 2.9 * len(toy.MODELS)), squeeze=False)
+    fig, axes = plt.subplots(len(toy.MODELS), seeds, figsize=(2.6 * seeds, 3.2 * len(toy.MODELS)), squeeze=False)
     results = {}
     for row, model in zip(axes, toy.MODELS):
         results[model] = []
@@ -190,7 +190,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     fig, summary = (compare if args.compare else one_run)(args, steps)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))        # the top 7% for the suptitle, clear of the panel titles
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))   # a quarter inch on top for the suptitle
     fig.savefig(out / f"{args.name}.png", dpi=90)
     plt.close(fig)
     print(f"wrote {out / (args.name + '.png')} in {time.perf_counter() - start:.1f} s; {summary}")
