@@ -182,6 +182,18 @@ def _forward(net, x, seed, train=True):
     return net.forward(x, train=train)
 
 
+def _require_repeatable(net, x, seed, check):
+    """Two forward passes with the same seeds must agree: every check compares several passes,
+    and randomness the kit cannot reseed (a generator the layer does not keep as ``rng``) would
+    otherwise show as a wrong-looking gradient or as rows that are not independent."""
+    y1, y2 = _host(_forward(net, x, seed)), _host(_forward(net, x, seed))
+    if y1.shape != y2.shape or not numpy.array_equal(y1, y2, equal_nan=True):
+        raise AssertionError(
+            f"{_name(net)}: {check} cannot check it: two forward passes on the same x, with every "
+            "`rng` attribute reseeded, gave different outputs. The layer draws randomness the kit "
+            "cannot reseed (numpy.random.* at module level, or a generator kept under another name): "
+            "keep it as `self.rng`, a generator of the active backend, and draw from that")
+
 def _host(a):
     """Our own NumPy copy of a (a layer may overwrite its arrays on the next call)."""
     return numpy.array(backend.to_numpy(a), copy=True)
@@ -271,6 +283,7 @@ def assert_layer_gradients(layer, x, tol=TOL, mode="full", seed=0):
     """
     x = _input(x, "assert_layer_gradients")
     _require_float64_params(layer, "assert_layer_gradients")
+    _require_repeatable(layer, x, seed, "assert_layer_gradients")
     report = gradcheck.check_layer(layer, x, mode=mode, seed=seed)
     if not hasattr(layer, "layers") and report.where.startswith("0."):
         report.where = report.where[2:]                  # a single layer: 'W[1, 2]', not '0.W[1, 2]'
@@ -397,6 +410,7 @@ def assert_vjp_identity(layer, x, seed=0, h=H, tol=TOL):
     """
     x = _input(x, "assert_vjp_identity")
     _require_float64_params(layer, "assert_vjp_identity")
+    _require_repeatable(layer, x, seed, "assert_vjp_identity")
     rng = numpy.random.default_rng(seed)
     y = _forward(layer, x, seed)
     dy = rng.standard_normal(y.shape)                              # host (B, O)
@@ -443,6 +457,7 @@ def assert_rows_independent(layer, x, seed=0, tol=TOL):
     ``check_layer_properties``). A batch of one row has nothing to mix and passes.
     """
     x = _input(x, "assert_rows_independent", need_float64=False)
+    _require_repeatable(layer, x, seed, "assert_rows_independent")
     B, rng, what = x.shape[0], numpy.random.default_rng(seed), _name(layer)
     y_dev = _forward(layer, x, seed)
     y = _host(y_dev)                                               # (B, O)

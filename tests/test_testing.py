@@ -459,3 +459,28 @@ def test_check_layer_properties_can_report_every_outcome(xp):
     assert "  linear backward: passed" in text and "  rows independent: passed" in text
     assert check_layer_properties(ReLU(), x, every=True) == ["contracts", "gradients", "linear backward",
                                                               "vjp identity", "rows independent", "eval deterministic"]
+
+
+class UnseededDropout:
+    """A correct dropout of another library, but its mask comes from numpy.random's global state,
+    which the kit cannot reseed (it reseeds ``rng`` attributes)."""
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
+
+    def forward(self, x, train=True):
+        self.mask = backend.asarray((numpy.random.random_sample(x.shape) < 0.5) * 2.0)
+        return x * self.mask
+
+    def backward(self, dy):
+        return dy * self.mask
+
+
+@pytest.mark.parametrize("check", [assert_layer_gradients, assert_vjp_identity, assert_rows_independent])
+def test_unseeded_randomness_is_diagnosed_as_such(xp, check):
+    """issue 23, item 11: it showed as "rows are not independent" or a factor-0.5 gradient error."""
+    x = numpy.random.default_rng(0).uniform(-1, 1, (4, 3))
+    with pytest.raises(AssertionError, match=r"UnseededDropout\(\): .* cannot check it: two forward passes on the "
+                                             r"same x, .*keep it as `self.rng`"):
+        check(UnseededDropout(), x)
+    assert_layer_gradients(Dropout(0.5, rng=0), x)                  # minigan's, with its rng: fine
