@@ -514,7 +514,9 @@ def assert_contracts(layer, x, seed=0):
     or CuPy); backward(dy) returns ∂L/∂x with x's shape, dtype and array type; grads has
     exactly the keys of params, each with its parameter's shape and dtype (an optimizer
     updates θ in place from them); neither pass writes into its argument (the caller still
-    needs x and dy). Any floating dtype may be checked: a float32 x catches silent upcasts.
+    needs x and dy); backward may be called again after the same forward and then gives the
+    same ∂L/∂x and overwrites grads (never accumulates). Any floating dtype may be checked: a
+    float32 x catches silent upcasts.
     """
     x = _input(x, "assert_contracts", need_float64=False)
     x_before, what, problems = _host(x), _name(layer), []
@@ -541,6 +543,21 @@ def assert_contracts(layer, x, seed=0):
         problems.append(f"backward returned {type(dx).__name__} for a {type(x).__name__} input")
     if not numpy.array_equal(_host(dy), dy_before, equal_nan=True):
         problems.append("backward wrote into its argument dy")
+    # backward may be called several times after one forward (the GAN step backs through D twice
+    # on one cache) and sets grads anew each time: a second call with the same dy must give the
+    # same ∂L/∂x and grads, not grads accumulated twice.
+    first = {(i, k): _host(g) for i, lay in enumerate(_layers(layer)) for k, g in lay.grads.items()}
+    dx_again = layer.backward(dy)
+    again = {(i, k): _host(g) for i, lay in enumerate(_layers(layer)) for k, g in lay.grads.items()}
+    if hasattr(dx, "shape") and getattr(dx_again, "shape", None) == dx.shape and not numpy.array_equal(
+            _host(dx_again), _host(dx), equal_nan=True):
+        problems.append("a second backward(dy) after the same forward gave another ∂L/∂x (backward must "
+                        "depend only on dy and forward's cache)")
+    changed = sorted(k for k in first if k in again and not numpy.array_equal(first[k], again[k], equal_nan=True))
+    if changed:
+        i, k = changed[0]
+        problems.append(f"a second backward(dy) changed grads[{k!r}] of {_name(_layers(layer)[i])} (it accumulates "
+                        "into grads?): backward must overwrite grads[k] = ∂L/∂θ_k, not add to it")
     for lay in _layers(layer):
         if set(lay.grads) != set(lay.params):
             problems.append(f"{_name(lay)}: grads has keys {sorted(lay.grads)}, params {sorted(lay.params)}")

@@ -484,3 +484,24 @@ def test_unseeded_randomness_is_diagnosed_as_such(xp, check):
                                              r"same x, .*keep it as `self.rng`"):
         check(UnseededDropout(), x)
     assert_layer_gradients(Dropout(0.5, rng=0), x)                  # minigan's, with its rng: fine
+
+
+class AccumulatingDense(Dense):
+    """A PyTorch habit: grads accumulated (+=) instead of set, so two backward calls double them."""
+
+    def backward(self, dy):
+        old = {k: v.copy() for k, v in self.grads.items()}
+        dx = super().backward(dy)
+        for k, v in old.items():
+            self.grads[k] = self.grads[k] + v
+        return dx
+
+
+def test_contracts_require_backward_to_overwrite_grads(xp):
+    """issue 23, item 11: the contract that backward may run twice per forward and overwrites
+    grads is stated and checked."""
+    x = numpy.random.default_rng(0).uniform(-1, 1, (4, 3))
+    with pytest.raises(AssertionError, match=r"a second backward\(dy\) changed grads\['W'\] of Dense\(3→2\) "
+                                             r"\(it accumulates into grads\?\)"):
+        assert_contracts(AccumulatingDense(3, 2, 1.0, 0, "float64"), x)
+    assert_contracts(Dense(3, 2, 1.0, 0, "float64"), x)
