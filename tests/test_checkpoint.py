@@ -178,3 +178,12 @@ def test_a_missing_best_npz_beside_a_checkpoint_says_when_it_comes(tmp_path):
         checkpoint.load(tmp_path / "best.npz")
     with pytest.raises(checkpoint.CheckpointError, match=r"^no checkpoint at "):
         checkpoint.load(tmp_path / "other" / "best.npz")
+
+
+def test_load_meta_gives_loads_meta_from_the_meta_member_alone(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, {"a": numpy.arange(3.0)}, {"step": 4})
+    read = []
+    real = checkpoint._read
+    monkeypatch.setattr(checkpoint, "_read", lambda p, only=None: read.append(only) or real(p, only))
+    assert checkpoint.load_meta(path) == checkpoint.load(path)[1] and read == [{"meta"}, None]

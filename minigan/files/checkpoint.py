@@ -83,19 +83,36 @@ def _reason(err):
     return f"{type(err).__name__}: {first_line[:80]}"
 
 
-def _read(path):
-    """All arrays of the .npz at ``path``, read now: numpy.load is lazy, and a bad CRC-32
-    only shows when an array is read, so every array is read inside the caller's ``try``."""
+def _read(path, only=None):
+    """The arrays of the .npz at ``path`` (those named in ``only``, default all), read now:
+    numpy.load is lazy, and a bad CRC-32 only shows when an array is read, so every array is
+    read inside the caller's ``try``."""
     with open(path, "rb") as f:
         if f.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
             raise damaged(path, "not a zip archive: wrong first bytes")
         f.seek(0)
         with numpy.load(f, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            return {name: npz[name] for name in npz.files if only is None or name in only}
 
 
 def load(path):
     """Return (arrays, meta) from a checkpoint written by ``save``; CheckpointError if it cannot."""
+    arrays, meta = _load(path)
+    for name, a in arrays.items():
+        # minigan never writes a non-finite array (a diverging run stops before its write), so
+        # NaN weights mean damage, and a score of them would print "nan ± nan" as if it were one
+        if a.dtype.kind == "f" and not numpy.isfinite(a).all():
+            raise damaged(path, f"its array {name!r} holds NaN or inf, which minigan never saves")
+    return arrays, meta
+
+
+def load_meta(path):
+    """The 'meta' entry of a checkpoint alone, with load's checks of it: one zip member read, not
+    the arrays (for a second look at a file that ``load`` has read already)."""
+    return _load(path, only={"meta"})[1]
+
+
+def _load(path, only=None):
     path = Path(path)
     if not path.is_file():
         if path.name == "best.npz" and (path.parent / "checkpoint.npz").is_file():
@@ -103,7 +120,7 @@ def load(path):
                                   f"epoch --parzen-every, 10 by default); use {path.parent / 'checkpoint.npz'} meanwhile")
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        arrays = _read(path)
+        arrays = _read(path, only)
     except PermissionError as err:
         raise CheckpointError(f"cannot read {path}: {err.strerror}; check its permissions") from None
     except _DAMAGE as err:
@@ -120,11 +137,6 @@ def load(path):
         raise damaged(path, f"its 'meta' entry is a JSON {type(meta).__name__}, not an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT}")
-    for name, a in arrays.items():
-        # minigan never writes a non-finite array (a diverging run stops before its write), so
-        # NaN weights mean damage, and a score of them would print "nan ± nan" as if it were one
-        if a.dtype.kind == "f" and not numpy.isfinite(a).all():
-            raise damaged(path, f"its array {name!r} holds NaN or inf, which minigan never saves")
     return arrays, meta
 
 

@@ -341,7 +341,7 @@ def _data_folder(args, ckpt):
     from ..files import checkpoint, data
     if args.data or os.environ.get("MINIGAN_DATA") or ckpt is None:
         return args.data
-    remembered = checkpoint.load(ckpt)[1].get("data")
+    remembered = checkpoint.load_meta(ckpt).get("data")
     if isinstance(remembered, str) and all((Path(remembered) / name).is_file() for name, _ in data.FILES.values()):
         return remembered
     return None
@@ -524,7 +524,7 @@ def _same_classifier(ckpt, net, args):
     would hold numbers of two scales (issue 23, item 5)."""
     from ..evaluation import classifier
     from ..files import checkpoint
-    before = checkpoint.load(ckpt)[1].get("classifier")
+    before = checkpoint.load_meta(ckpt).get("classifier")
     now = classifier.fingerprint(net)
     if before and before != now:
         which = f"--classifier {args.classifier}" if args.classifier else "the cached default classifier"
