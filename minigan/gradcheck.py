@@ -182,22 +182,20 @@ def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, 
     fixed random r, which makes ∂L/∂y = r: every output entry is exercised.
     """
     layers = getattr(net, "layers", [net])
-    rng = numpy.random.default_rng(seed)
-    r = None
+
+    def forward():
+        _reseed(layers, seed)                      # the same dropout masks at every evaluation
+        return net.forward(x, train=True)
+
+    y = forward()                                  # also the cache that backward reads below
+    _check_output(net, x, y)
+    r = None if loss is not None else backend.asarray(numpy.random.default_rng(seed).standard_normal(y.shape))
 
     def f():
-        nonlocal r
-        _reseed(layers, seed)                      # the same dropout masks at every evaluation
-        y = net.forward(x, train=True)
-        if loss is not None:
-            return loss.forward(y, target)
-        if r is None:
-            r = backend.asarray(rng.standard_normal(y.shape))
-        return (y * r).sum()
+        return loss.forward(forward(), target) if loss is not None else (forward() * r).sum()
 
-    _reseed(layers, seed)
-    _check_output(net, x, net.forward(x, train=True))
-    f()
+    if loss is not None:
+        loss.forward(y, target)                    # the loss's cache for its backward
     dy = loss.backward() if loss is not None else r
     dx = net.backward(dy)
     arrays, grads = {}, {}
@@ -208,7 +206,7 @@ def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, 
         for i, layer in enumerate(layers):
             missing = sorted(set(layer.params) - set(getattr(layer, "grads", {})))
             if missing:
-                raise ValueError(f"{_name(layer)}: backward left no grads[{missing[0]!r}] for params[{missing[0]!r}]; "
+                raise ValueError(f"{layer_name(layer)}: backward left no grads[{missing[0]!r}] for params[{missing[0]!r}]; "
                                  "backward must set grads[k] = ∂L/∂params[k] for every parameter")
             for key, p in layer.params.items():
                 _check_shape(layer, f"grads[{key!r}]", layer.grads[key], p.shape)
@@ -216,7 +214,7 @@ def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, 
     return compare(f, arrays, grads, mode, h, seed=seed)
 
 
-def _name(obj):
+def layer_name(obj):
     """A layer as messages name it: its repr if it has its own, else ClassName() (as minigan.testing)."""
     return repr(obj) if type(obj).__repr__ is not object.__repr__ else type(obj).__name__ + "()"
 
@@ -227,14 +225,14 @@ def _check_output(net, x, y):
     shape = getattr(y, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != x.shape[0]:
         got = f"shape {tuple(shape)}" if shape is not None else f"{type(y).__name__}"
-        raise ValueError(f"{_name(net)}: forward must return a 2-D array (B, O) with B = {x.shape[0]} input rows; "
+        raise ValueError(f"{layer_name(net)}: forward must return a 2-D array (B, O) with B = {x.shape[0]} input rows; "
                          f"got {got}")
 
 
 def _check_shape(layer, what, a, shape):
     if getattr(a, "shape", None) != tuple(shape):
         got = f"shape {tuple(a.shape)}" if hasattr(a, "shape") else type(a).__name__
-        raise ValueError(f"{_name(layer)}: {what} must have shape {tuple(shape)}; got {got}")
+        raise ValueError(f"{layer_name(layer)}: {what} must have shape {tuple(shape)}; got {got}")
 
 
 check_layer = check_network     # a layer is checked exactly like a one-layer network

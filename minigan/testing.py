@@ -143,9 +143,7 @@ def maxout_configs(max_units=32, max_pieces=6):
 
 # ----------------------------------------------------------------------------- helpers
 
-def _name(obj):
-    """How messages name a layer or loss: its repr if it has one of its own, else ClassName()."""
-    return repr(obj) if type(obj).__repr__ is not object.__repr__ else type(obj).__name__ + "()"
+_name = gradcheck.layer_name   # how messages name a layer or loss: its repr if it has its own, else ClassName()
 
 
 def _input(x, check, need_float64=True):
