@@ -124,6 +124,7 @@ class Trainer:
         self.rows, self.best_valid = [], -math.inf
         self.report = None                                                       # text of report.txt
         self.data_dir = None        # the MNIST folder given (--data, $MINIGAN_DATA), kept in the meta
+        self._classifier_fingerprint = None       # of scorer.net, computed at the first save
         self._reset_epoch_stats()
         self.epoch_started = time.perf_counter()
         self.removed_temporaries = []   # orphans of writes killed mid-way (SIGKILL, power cut) earlier
@@ -308,10 +309,6 @@ class Trainer:
             for row in self.rows:
                 w.writerow({k: row.get(k, "") for k in METRICS})
 
-    def steps_to_do(self, max_steps=None, epochs=None):
-        """Steps until ``epochs`` epochs are complete, at most ``max_steps`` (see ``steps_to_do``)."""
-        return steps_to_do(self.cfg, self.batches, max_steps, epochs, self.step)
-
     def train(self, max_steps=None, epochs=None, progress=True):
         """Train until ``epochs`` epochs are complete or ``max_steps`` more steps were taken.
 
@@ -321,14 +318,12 @@ class Trainer:
         as it was. No work: no writes.
         """
         from tqdm import tqdm
-        todo = self.steps_to_do(max_steps, epochs)
+        todo, end = _plan(self.cfg, self.batches, max_steps, epochs, self.step)   # end: minibatches by then
         if todo == 0:
             return self.rows
         started = time.perf_counter()
         # The bar shows the epoch being trained, in minibatches (a WGAN step draws several), and
         # beside it the run's steps: "epoch 3/1000: 45% 225/500 [..., steps=1225/2500]".
-        per_step = self.variant.batches_per_step
-        end = self.batches + sum(per_step(self.cfg, self.step + i) for i in range(todo))   # minibatches drawn by then
         last = math.ceil(end / self.n_batches)                          # the epoch the run ends in
         bar = tqdm(total=self.n_batches, initial=self.batches % self.n_batches, disable=not progress,
                    unit="batch", dynamic_ncols=True, desc=f"epoch {self.epoch + 1}/{last}")
@@ -391,8 +386,10 @@ class Trainer:
         if self.data_dir:
             meta["data"] = self.data_dir
         if self.scorer is not None and self.scorer.net is not None:       # which classifier scored IS/FID
-            from ..evaluation import classifier
-            meta["classifier"] = classifier.fingerprint(self.scorer.net)
+            if self._classifier_fingerprint is None:       # a hash of its weights, which never change: once
+                from ..evaluation import classifier
+                self._classifier_fingerprint = classifier.fingerprint(self.scorer.net)
+            meta["classifier"] = self._classifier_fingerprint
         return checkpoint.save(path, self.arrays(), meta)
 
     def load(self, path):
@@ -492,6 +489,11 @@ def steps_to_do(cfg, batches_done, max_steps=None, epochs=None, step=0):
     ``epochs`` epochs (default ``cfg.epochs``) of n_train // batch_size minibatches are complete,
     at most ``max_steps``. A step draws the variant's ``batches_per_step(cfg, step)`` minibatches:
     one for the released step, k for Algorithm 1, n_critic (or 100, boosted) for a WGAN."""
+    return _plan(cfg, batches_done, max_steps, epochs, step)[0]
+
+
+def _plan(cfg, batches_done, max_steps=None, epochs=None, step=0):
+    """(the steps ``steps_to_do`` counts, the minibatches drawn once they are taken)."""
     epochs = cfg.epochs if epochs is None else epochs
     target = epochs * (cfg.n_train // cfg.batch_size)                        # minibatches in all
     per_step = gans.of(cfg).batches_per_step
@@ -499,7 +501,7 @@ def steps_to_do(cfg, batches_done, max_steps=None, epochs=None, step=0):
     while batches_done < target and (max_steps is None or todo < max_steps):
         batches_done += per_step(cfg, step + todo)
         todo += 1
-    return todo
+    return todo, batches_done
 
 
 def config_from_checkpoint(path):
