@@ -192,6 +192,7 @@ def _require_repeatable(net, x, seed, check):
             "cannot reseed (numpy.random.* at module level, or a generator kept under another name): "
             "keep it as `self.rng`, a generator of the active backend, and draw from that")
 
+
 def _host(a):
     """Our own NumPy copy of a (a layer may overwrite its arrays on the next call)."""
     return numpy.array(backend.to_numpy(a), copy=True)

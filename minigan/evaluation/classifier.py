@@ -311,7 +311,7 @@ def require_classifier_file(path):
         meta = checkpoint.load(path)[1]
         why = None if {"config", "data_sha256"} <= set(meta) else "a minigan checkpoint, but not a classifier's"
     except checkpoint.CheckpointError as err:
-        why = str(err).split(" (", 1)[-1].split(")")[0] if "damaged" in str(err) else str(err)
+        why = err.reason or str(err)
     if why:
         raise ValueError(f"--out {path} exists and is not a minigan classifier ({why}); minigan classifier "
                          "overwrites only its own files: choose another name, or remove it yourself")

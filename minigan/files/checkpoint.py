@@ -42,14 +42,18 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, Valu
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, damaged, or not a minigan checkpoint."""
+    """A checkpoint is missing, unreadable, damaged, or not a minigan checkpoint. ``reason``: for
+    a damaged one, the few words saying what is wrong with it (else None)."""
+    reason = None
 
 
 def damaged(path, reason):
     """The one-line error for a damaged checkpoint, pointing at the file to use instead."""
     path = Path(path)
     other = "checkpoint.npz" if path.name == "best.npz" else "best.npz"
-    return CheckpointError(f"{path} is damaged ({reason}); use another checkpoint, e.g. {other}")
+    err = CheckpointError(f"{path} is damaged ({reason}); use another checkpoint, e.g. {other}")
+    err.reason = reason
+    return err
 
 
 def save(path, arrays, meta):
