@@ -21,13 +21,13 @@ def xp(request):
         pytest.skip(NO_GPU)
     if request.param == "cupy-sim" and _GPU:
         pytest.skip("the real CuPy is tested on this machine; the stand-in adds nothing")
-    previous = backend.xp, backend.name
     if request.param == "cupy-sim":
-        backend.xp, backend.name = devicesim.cupy, "cupy"     # the code under test takes its CuPy branches
-    else:
-        backend.use(request.param)
-    yield backend.xp
-    backend.xp, backend.name = previous
+        with devicesim.active() as module:
+            yield module
+        return
+    previous = backend.name
+    yield backend.use(request.param)
+    backend.use(previous)
 
 
 def mnist_folder():

@@ -26,6 +26,7 @@ scalar types a kernel accepts; cupy/_core/_routines_indexing.pyx: host indices a
 the device, host values are refused by slice assignment).
 """
 import types
+from contextlib import contextmanager
 
 import numpy
 
@@ -315,3 +316,16 @@ cupy.ndarray = ndarray
 cupy.asnumpy = asnumpy
 cupy.random = _Random("cupy.random", numpy.random, _cupy and _cupy.random)
 cupy.cuda = types.SimpleNamespace(Device=_Device)
+
+
+@contextmanager
+def active():
+    """The stand-in as minigan's backend inside the block (``backend.xp`` is it, ``backend.name``
+    is "cupy", so the code under test takes its CuPy branches); the previous backend after."""
+    from minigan import backend
+    previous = backend.xp, backend.name
+    backend.xp, backend.name = cupy, "cupy"
+    try:
+        yield cupy
+    finally:
+        backend.xp, backend.name = previous

@@ -21,10 +21,8 @@ sim = devicesim.cupy
 
 @pytest.fixture
 def on_sim():
-    previous = backend.xp, backend.name
-    backend.xp, backend.name = sim, "cupy"
-    yield sim
-    backend.xp, backend.name = previous
+    with devicesim.active() as module:
+        yield module
 
 
 def test_device_arrays_refuse_implicit_conversion_to_numpy():
@@ -97,13 +95,9 @@ def tiny_classifier(tmp_path_factory):
     if mnist_dir is None:
         pytest.skip(NO_MNIST)
     out = tmp_path_factory.mktemp("classifier") / "classifier.npz"
-    previous = backend.xp, backend.name
-    backend.xp, backend.name = sim, "cupy"
-    try:
+    with devicesim.active():
         assert cli.main(["classifier", "--data", mnist_dir, "--out", str(out), "--hidden", "16",
                          "--epochs", "1", "--n-train", "2000", "--no-progress"]) == 0
-    finally:
-        backend.xp, backend.name = previous
     return out
 
 
