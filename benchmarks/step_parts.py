@@ -23,6 +23,7 @@ import numpy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import MiniganStep, blas_note, cpu_name, timed       # noqa: E402
 from minigan import backend                                        # noqa: E402
+from minigan.optim import SGD                                      # noqa: E402
 
 
 class Clock:
@@ -93,7 +94,8 @@ def elementwise_ops(B, steps):
         ("maxout forward: K − 1 compare/max passes", (2 * B, U, K), lambda: maxout_passes(xp, z, winner)),
         ("maxout backward: zeros, scatter dz[b, u, k*] = dy", (2 * B, U, K), lambda: scatter(xp, z, rows, units, winner, y)),
         ("bias gradient Σ_b dz", (2 * B, UK), lambda: z.reshape(2 * B, UK).sum(axis=0)),
-        ("SGD: v *= −μ/η; v += g; v *= −η; θ += v (all parameters)", (P,), lambda: sgd(v, g, p)),
+        ("SGD: v *= −μ/η; v += g; v *= −η; θ += v (all parameters, one thread)", (P,),
+         lambda: SGD(None, lr=0.1, momentum=0.5)._update(p, g, v)),
     ]
     return [(name, shape, timed(fn, steps, 3) * 1e3) for name, shape, fn in ops]
 
@@ -111,13 +113,6 @@ def scatter(xp, z, rows, units, winner, dy):
     dz = xp.zeros(z.shape, dtype=z.dtype)
     dz[rows, units, winner] = dy
     return dz
-
-
-def sgd(v, g, p):
-    v *= -0.5 / 0.1
-    v += g
-    v *= -0.1
-    p += v
 
 
 def main(argv=None):
