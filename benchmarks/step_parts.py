@@ -94,7 +94,7 @@ def elementwise_ops(B, steps):
         ("maxout forward: K − 1 compare/max passes", (2 * B, U, K), lambda: maxout_passes(xp, z, winner)),
         ("maxout backward: zeros, scatter dz[b, u, k*] = dy", (2 * B, U, K), lambda: scatter(xp, z, rows, units, winner, y)),
         ("bias gradient Σ_b dz", (2 * B, UK), lambda: z.reshape(2 * B, UK).sum(axis=0)),
-        ("SGD: v *= −μ/η; v += g; v *= −η; θ += v (all parameters, one thread)", (P,),
+        ("SGD: v *= −μ/η; v += g; v *= −η; θ += v (all parameters)", (P,),
          lambda: SGD(None, lr=0.1, momentum=0.5)._update(p, g, v)),
     ]
     return [(name, shape, timed(fn, steps, 3) * 1e3) for name, shape, fn in ops]
