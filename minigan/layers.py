@@ -34,7 +34,8 @@ under small changes of θ; Sigmoid has none (its backward depends smoothly on x)
 
 Dtypes: layers with parameters hold them in the dtype they were built with (float32 by
 default, float64 for gradient checks) and expect inputs of that dtype; layers without
-parameters take any floating dtype and return the same one.
+parameters take any floating dtype and return the same one. backward refuses a dy whose dtype
+is not the forward input's (NumPy would promote a float32 layer's ∂L/∂x to float64 silently).
 
 Initialisation follows the paper's released code (pylearn2): weights uniform in
 [-irange, irange], biases zero. Weights are drawn on the host with NumPy so the
@@ -92,6 +93,11 @@ class Layer:
         if getattr(dy, "shape", None) != (batch, width):
             raise ValueError(f"{self!r}: expected dy of shape ({batch}, {width}) to match the "
                              f"last forward(), got {getattr(dy, 'shape', type(dy).__name__)}")
+        # Every cached array has the forward input's dtype. A dy of another dtype would be
+        # promoted silently (a float32 layer handing back float64 gradients): refuse it.
+        if dy.dtype != value.dtype:
+            raise TypeError(f"{self!r}: expected dy of dtype {value.dtype} to match the last "
+                            f"forward(), got {dy.dtype}; cast it with dy.astype('{value.dtype}')")
         return value
 
 

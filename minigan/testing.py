@@ -531,7 +531,9 @@ def assert_contracts(layer, x, seed=0):
                         f"{type(x).__module__}.{type(x).__name__} input (use backend.xp, not numpy)")
     if not numpy.array_equal(_host(x), x_before, equal_nan=True):
         problems.append("forward wrote into its input x")
-    dy = _on_backend(numpy.random.default_rng(seed).standard_normal(shape), y)
+    # dy in x's dtype, which y should have: a layer that upcast y is reported above, and its
+    # backward (if it checks dy's dtype against its cache, as minigan's layers do) still runs.
+    dy = _on_backend(numpy.random.default_rng(seed).standard_normal(shape), x)
     dy_before = _host(dy)
     dx = layer.backward(dy)
     if getattr(dx, "shape", None) != x.shape or getattr(dx, "dtype", None) != x.dtype:

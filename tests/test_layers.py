@@ -155,6 +155,19 @@ def test_layers_preserve_dtype(xp, make, dtype):
     assert all(p.dtype == dtype for p in layer.params.values())
 
 
+@pytest.mark.parametrize("make", [lambda: Dense(3, 2), ReLU, Sigmoid, lambda: Maxout(3, 2, 2), lambda: Dropout(0.5)],
+                         ids=["Dense", "ReLU", "Sigmoid", "Maxout", "Dropout"])
+def test_backward_refuses_a_dy_of_another_dtype(xp, make):
+    """A float64 dy into a float32 layer used to come back as a float64 ∂L/∂x (NumPy promotes);
+    now it is refused, naming both dtypes and the cast (issue 23, item 9)."""
+    layer = make()
+    y = layer.forward(xp.ones((2, 3), dtype="float32"))
+    with pytest.raises(TypeError, match=r"expected dy of dtype float32 to match the last forward\(\), "
+                                        r"got float64; cast it with dy.astype\('float32'\)"):
+        layer.backward(xp.ones(y.shape, dtype="float64"))
+    assert layer.backward(xp.ones(y.shape, dtype="float32")).dtype == "float32"
+
+
 def test_initialisation_ranges_and_seed(xp):
     a, b = Dense(50, 60, irange=0.05, rng=3), Dense(50, 60, irange=0.05, rng=3)
     W = backend.to_numpy(a.params["W"])

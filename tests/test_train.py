@@ -309,6 +309,45 @@ def test_cli_damaged_checkpoint_is_one_line(good_checkpoint, mnist_dir, tmp_path
     assert path.read_bytes() == before                         # a failed resume changes nothing
 
 
+def with_rows(path, rows):
+    """Replace the metrics rows in the checkpoint at ``path`` (its 'meta' JSON) by ``rows``."""
+    import json
+    with numpy.load(path) as f:
+        arrays = {name: f[name] for name in f.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["rows"] = rows
+    arrays["meta"] = numpy.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        numpy.savez(f, **arrays)
+
+
+ROW = {"epoch": 1, "step": 5, "seconds": 0.5, "d_obj": -1.3, "g_obj": 0.7}
+SCORED = {"parzen_sigma": 0.2, "parzen_valid": 10.0, "parzen_test": 11.0, "parzen_se": 1.0}
+
+
+@pytest.mark.parametrize("rows, named", [
+    ([{k: v for k, v in ROW.items() if k != "seconds"}], "metrics row 1 .* no number for 'seconds' \\(missing\\)"),
+    ([ROW, {**ROW, "epoch": 2, **SCORED, "parzen_se": ""}], "metrics row 2 .* no number for 'parzen_se' \\(''\\)"),
+    ([{**ROW, "d_obj": "x"}], "metrics row 1 .* 'd_obj' \\('x'\\)"),
+    ([{**ROW, "fid": 3.0}], "metrics row 1 .* 'is_mean' \\(missing\\)"),
+    ([7], "metrics rows that are not objects")])
+def test_a_metrics_row_missing_fields_is_damage(good_checkpoint, mnist_dir, tmp_path, rows, named):
+    """The report, the curves and time_to_nats read each row's fields: a row without them used
+    to pass load and fail with a KeyError traceback after the next epoch (issue 23, item 7)."""
+    path = tmp_path / "checkpoint.npz"
+    path.write_bytes(good_checkpoint)
+    t = train.Trainer(gan.Config(n_train=100, batch_size=20, parzen_every=0, **SMALL), random_data())
+    with_rows(path, [ROW, {**ROW, "epoch": 2, **SCORED}])
+    t.load(path)                                   # complete rows load
+    with_rows(path, rows)
+    with pytest.raises(checkpoint.CheckpointError, match=named):
+        t.load(path)
+    before = path.read_bytes()
+    run = minigan("train", "--resume", "--out", tmp_path, "--data", mnist_dir, "--no-progress")
+    assert run.returncode == 1 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert re.search(named, run.stderr) and path.read_bytes() == before, run.stderr
+
+
 # ----- issue 14: SIGKILL at random moments, then resume -----------------------------------------------
 def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_identical(mnist_dir, tmp_path):
     """A real `minigan train`, killed with SIGKILL at random moments (fixed seed) and as soon as a

@@ -416,8 +416,7 @@ class Trainer:
             best_valid = -math.inf if best_valid is None else float(best_valid)
         except (TypeError, ValueError, KeyError) as err:
             raise checkpoint.damaged(path, f"a bad value in its 'meta' entry: {err}") from None
-        if not all(isinstance(row, dict) for row in rows):
-            raise checkpoint.damaged(path, "its 'meta' entry has metrics rows that are not objects")
+        _check_rows(path, rows)
         sums = checkpoint.split(arrays, "sums")
         expected = sorted(self.variant.STATISTICS)
         if sums_n and sorted(sums) != expected:                 # mid-epoch: every running sum is needed
@@ -437,6 +436,28 @@ class Trainer:
         self.D.set_rng(self.rng)
         self.rows, self.best_valid = rows, best_valid
         return meta
+
+
+# The fields every metrics row holds, and those that come with a Parzen score or with IS and FID:
+# the report, the curves and time_to_nats read them, so a row without them is damage, named at
+# load time instead of a KeyError after the next epoch (issue 23, item 7).
+ROW_FIELDS = ("epoch", "step", "seconds", "d_obj", "g_obj")
+ROW_FIELDS_WITH = {"parzen_test": ("parzen_sigma", "parzen_valid", "parzen_se"), "fid": ("is_mean", "is_std")}
+
+
+def _check_rows(path, rows):
+    """Raise the damaged-file error unless every metrics row is an object holding its fields as numbers."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise checkpoint.damaged(path, "its 'meta' entry has metrics rows that are not objects")
+        needed = ROW_FIELDS + sum((ROW_FIELDS_WITH[k] + (k,) for k in ROW_FIELDS_WITH
+                                   if row.get(k) not in (None, "")), ())
+        for name in needed:
+            value = row.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                got = "missing" if name not in row else f"{value!r}"
+                raise checkpoint.damaged(path, f"metrics row {i + 1} of its 'meta' entry has no number "
+                                               f"for '{name}' ({got})")
 
 
 def _check_shapes(path, prefix, got, expected):
