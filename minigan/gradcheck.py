@@ -176,7 +176,9 @@ def reseed(layers, seed):
 
 
 def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, loss=None, target=None):
-    """Check ∂L/∂x and ∂L/∂θ of a layer or Sequential ``net`` at input x (float64).
+    """Check ∂L/∂x and ∂L/∂θ of a layer or Sequential ``net`` at input x (float64, any rank).
+
+    An integer x (indices into an embedding) has no derivative: pass wrt=("params",).
 
     L = loss(net(x), target) when a loss is given, else L = Σ net(x) · r for a
     fixed random r, which makes ∂L/∂y = r: every output entry is exercised.
@@ -220,13 +222,14 @@ def layer_name(obj):
 
 
 def _check_output(net, x, y):
-    """forward must return a 2-D array (B, O) with x's B rows: a (B,) output would be compared
-    entry by entry all the same, and pass while breaking every network it is put in."""
+    """forward must return an array (B, O), or (B, ...) with more axes (an image batch), with
+    x's B rows: a (B,) output would be compared entry by entry all the same, and pass while
+    breaking every network it is put in."""
     shape = getattr(y, "shape", None)
-    if shape is None or len(shape) != 2 or shape[0] != x.shape[0]:
+    if shape is None or len(shape) < 2 or shape[0] != x.shape[0]:
         got = f"shape {tuple(shape)}" if shape is not None else f"{type(y).__name__}"
-        raise ValueError(f"{layer_name(net)}: forward must return a 2-D array (B, O) with B = {x.shape[0]} input rows; "
-                         f"got {got}")
+        raise ValueError(f"{layer_name(net)}: forward must return a 2-D array (B, O) (or (B, ...) with more axes) "
+                         f"with B = {x.shape[0]} input rows; got {got}")
 
 
 def _check_shape(layer, what, a, shape):
@@ -239,20 +242,35 @@ check_layer = check_network     # a layer is checked exactly like a one-layer ne
 
 
 def check_loss(loss, pred, target, mode="full", h=1e-6):
-    """Check loss.backward() = ∂L/∂pred at pred (float64)."""
+    """Check loss.backward() = ∂L/∂pred at pred (float64).
+
+    A loss of several inputs takes pred as a tuple of arrays, (mean, log_var) say, and its
+    backward returns a tuple of their gradients in the same order; each is checked."""
     loss.forward(pred, target)
     grad = loss.backward()
-    return compare(lambda: loss.forward(pred, target), {"pred": pred}, {"pred": grad}, mode, h)
+    if not isinstance(pred, tuple):
+        return compare(lambda: loss.forward(pred, target), {"pred": pred}, {"pred": grad}, mode, h)
+    if not isinstance(grad, (tuple, list)) or len(grad) != len(pred):
+        raise ValueError(f"{layer_name(loss)}: forward took {len(pred)} inputs (a tuple), so backward must return "
+                         f"a tuple of {len(pred)} gradients in the same order; got {type(grad).__name__}"
+                         + (f" of {len(grad)}" if isinstance(grad, (tuple, list)) else ""))
+    for i, (p, g) in enumerate(zip(pred, grad)):
+        _check_shape(loss, f"backward()[{i}], ∂L/∂pred[{i}],", g, p.shape)
+    return compare(lambda: loss.forward(pred, target), {f"pred{i}": p for i, p in enumerate(pred)},
+                   {f"pred{i}": g for i, g in enumerate(grad)}, mode, h)
 
 
 def kink_distance(layer, x):
     """How far x is from a kink of ``layer`` (inf for smooth layers).
 
     ReLU: min |x|. Maxout: the smallest gap between a unit's best and second-best
-    piece. A finite-difference check is meaningful when this exceeds h·‖W‖-ish.
+    piece. A layer of your own with kinks may define ``kink_distance(x)`` and is asked.
+    A finite-difference check is meaningful when this exceeds h·‖W‖-ish.
     """
     xp = backend.xp
     x = backend.asarray(x)            # a NumPy x is welcome on either backend
+    if hasattr(layer, "kink_distance"):   # a layer of your own can say where its kinks are
+        return float(layer.kink_distance(x))
     name = type(layer).__name__
     if name == "ReLU":
         return float(xp.abs(x).min())

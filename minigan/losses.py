@@ -216,6 +216,8 @@ class SoftmaxCrossEntropy(_Loss):
             # backward's (s − t)/B assumes Σ_c t_bc = 1; any other row would get a wrong gradient
             sums = target.sum(axis=1)                           # (B,)
             worst = int(xp.abs(sums - 1).argmax())
+            # 1e-4: float32 probability rows carry round-off of about C·ε₃₂ (1.2e-6 for C = 10),
+            # so this allows rows renormalised in float32, yet refuses one that is 0.01% off.
             if not abs(float(sums[worst]) - 1) <= 1e-4:
                 raise ValueError(f"{self!r}: each target row must sum to 1 (one-hot or probabilities); "
                                  f"row {worst} sums to {float(sums[worst]):g}")

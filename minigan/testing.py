@@ -27,6 +27,16 @@ Usage, in a test of your own layer (hypothesis draws x, kept away from the kink 
 The kit calls nothing but ``layer.forward(x, train=...)``, ``layer.backward(dy)`` and the
 dicts ``layer.params`` and ``layer.grads`` (empty for a layer without parameters), so a
 layer of your own needs only those; a ``Sequential`` of layers is checked the same way.
+
+Beyond minigan's own (B, I) layers:
+  * inputs of any rank: ``batches(example_shape=(3, 8, 8))`` draws x (B, 3, 8, 8) for a
+    convolution or pooling layer, and every check takes it;
+  * integer inputs (an embedding's indices, ``index_batches``): an index has no derivative,
+    so the checks compare ∂L/∂θ only and expect backward to return None;
+  * losses of several inputs: ``assert_loss_gradients(loss, (mu, log_var), t)``, with
+    backward returning a tuple of gradients;
+  * class targets: ``logits_and_targets(targets="onehot")`` or ``"simplex"`` (rows sum to 1);
+  * kinks that move with the data (a ReLU after a Dense): ``assume_away_from_kinks(net, x)``.
 Inputs may be NumPy arrays: they are moved to the active backend (``backend.asarray``).
 Random layers (anything with an ``rng`` attribute, like Dropout) are reseeded before every
 forward pass inside a check, so that every evaluation sees the same mask.
@@ -58,6 +68,9 @@ SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 H = 1e-6   # the step of every central difference here, as in gradcheck
+# A failure with x nearer than this to a kink says so: a ±h step (1e-6) times weights of up to
+# ~1e3 can cross a kink that close, and the distance helps tell a false alarm from a bug.
+KINK_WARNING = 1e-3
 TINY = numpy.finfo(numpy.float64).tiny   # 2.2e-308, the smallest normal float64: the comparisons' absolute floor
 
 
@@ -70,12 +83,28 @@ def _floats(low, high):
 
 
 @st.composite
-def batches(draw, min_rows=1, max_rows=16, min_width=1, max_width=32, low=-2.0, high=2.0, width=None):
+def batches(draw, min_rows=1, max_rows=16, min_width=1, max_width=32, low=-2.0, high=2.0, width=None,
+            example_shape=None):
     """A float64 NumPy input x (B, I): B in min_rows..max_rows, I in min_width..max_width
-    (or exactly ``width``), every value in [low, high] and chosen by hypothesis."""
+    (or exactly ``width``), every value in [low, high] and chosen by hypothesis.
+
+    ``example_shape`` (a tuple) gives each example that shape instead, for layers whose input
+    has more axes: example_shape=(3, 8, 8) draws x (B, 3, 8, 8), a batch of 3-channel 8×8
+    images for a convolution or a pooling layer. Every check below takes such an x."""
     rows = draw(st.integers(min_rows, max_rows))
-    cols = width if width is not None else draw(st.integers(min_width, max_width))
-    return draw(arrays(numpy.float64, (rows, cols), elements=_floats(low, high)))
+    if example_shape is None:
+        example_shape = (width if width is not None else draw(st.integers(min_width, max_width)),)
+    return draw(arrays(numpy.float64, (rows, *example_shape), elements=_floats(low, high)))
+
+
+@st.composite
+def index_batches(draw, n_values, example_shape=(1,), min_rows=1, max_rows=16):
+    """An int64 NumPy input x (B, *example_shape) of indices in 0..n_values − 1, repeats
+    included (a repeated index is where an embedding's ∂L/∂W must add, not overwrite). For
+    layers whose input is integer (an embedding): the checks then differentiate only with
+    respect to the parameters, since an index has no derivative (see ``assert_layer_gradients``)."""
+    rows = draw(st.integers(min_rows, max_rows))
+    return draw(arrays(numpy.int64, (rows, *example_shape), elements=st.integers(0, n_values - 1)))
 
 
 def _check_kinks(kinks, margin):
@@ -119,14 +148,57 @@ def smooth_batches(kinks=(0.0,), margin=0.01, **batch_kwargs):
     return batches(**batch_kwargs).map(lambda x: away_from_kinks(x, kinks, margin))
 
 
+TARGET_KINDS = ("entries", "onehot", "simplex")
+
+
+def assume_away_from_kinks(net, x, margin=1e-3, seed=0):
+    """Inside a hypothesis test: discard x (``hypothesis.assume``) unless every kink in ``net``
+    is further than ``margin`` from where x puts it, and return x.
+
+    ``smooth_batches`` keeps x itself away from 0, which is enough for a ReLU that reads x.
+    A ReLU after a Dense reads x W + b, whose zeros depend on the weights as well; so does a
+    maxout tie. ``gradcheck.network_kink_distance`` follows x through the layers (ReLU and
+    Maxout, and any layer of your own with a ``kink_distance(x)`` method) and this keeps the
+    examples where no ±h step (times the weights) can cross one:
+
+        @given(x=batches(), seed=st.integers(0, 2**16))
+        def test_dense_relu(x, seed):
+            net = Sequential([Dense(x.shape[1], 8, rng=seed, dtype="float64"), ReLU()])
+            check_layer_properties(net, assume_away_from_kinks(net, x))
+    """
+    from hypothesis import assume
+    assume(gradcheck.network_kink_distance(net, x, seed) > margin)
+    return x
+
+
+def logits_and_targets(min_rows=1, max_rows=16, min_width=1, max_width=32, low=-8.0, high=8.0,
+                       targets="entries"):
+    """(a, t) for a loss: float64 logits a (B, W) in [low, high], and targets t of the same shape.
+
+    ``targets`` says what a target row is:
+      "entries"  each entry by itself exactly 0, exactly 1 or anywhere in [0, 1]: one soft label
+                 per output, as binary cross-entropy takes (rows need not sum to anything);
+      "onehot"   one 1 per row, the rest 0: a class label, as a softmax cross-entropy takes;
+      "simplex"  probabilities that sum to 1 in each row (to round-off, ~1e-16), some entries
+                 exactly 0: soft class targets (label smoothing, a teacher's outputs).
+    """
+    if targets not in TARGET_KINDS:    # refused here, when the test is defined, not when it draws
+        raise ValueError(f"logits_and_targets: targets must be one of {', '.join(TARGET_KINDS)}, got {targets!r}")
+    return _logits_and_targets(min_rows, max_rows, min_width, max_width, low, high, targets)
+
+
 @st.composite
-def logits_and_targets(draw, min_rows=1, max_rows=16, min_width=1, max_width=32, low=-8.0, high=8.0):
-    """(a, t) for a loss: float64 logits a (B, W) in [low, high], and targets t of the same
-    shape, each exactly 0, exactly 1 or anywhere in [0, 1] (soft labels)."""
+def _logits_and_targets(draw, min_rows, max_rows, min_width, max_width, low, high, targets):
     shape = (draw(st.integers(min_rows, max_rows)), draw(st.integers(min_width, max_width)))
     a = draw(arrays(numpy.float64, shape, elements=_floats(low, high)))
-    t = draw(arrays(numpy.float64, shape, elements=st.sampled_from([0.0, 1.0]) | _floats(0.0, 1.0)))
-    return a, t
+    if targets == "entries":
+        return a, draw(arrays(numpy.float64, shape, elements=st.sampled_from([0.0, 1.0]) | _floats(0.0, 1.0)))
+    if targets == "onehot":
+        labels = draw(arrays(numpy.int64, shape[0], elements=st.integers(0, shape[1] - 1)))
+        return a, numpy.eye(shape[1])[labels]
+    weights = draw(arrays(numpy.float64, shape, elements=st.sampled_from([0.0]) | _floats(0.01, 1.0)))
+    weights[numpy.arange(shape[0]), weights.argmax(axis=1)] += 0.01    # no all-zero row
+    return a, weights / weights.sum(axis=1, keepdims=True)
 
 
 def dense_configs(max_out=32):
@@ -147,13 +219,22 @@ _name = gradcheck.layer_name   # how messages name a layer or loss: its repr if 
 
 
 def _input(x, check, need_float64=True):
-    """x on the active backend, as our own contiguous copy: checks perturb their input in place."""
+    """x on the active backend, as our own contiguous copy: checks perturb their input in place.
+    An integer x (indices) is taken as it is: the checks then leave ∂L/∂x out."""
     x = backend.asarray(x)
-    if need_float64 and x.dtype != numpy.float64:
+    if not check.startswith("assert_loss") and getattr(x, "ndim", 0) < 2:
+        raise ValueError(f"{check} needs a batch x of shape (B, I) or (B, ...), got shape {tuple(x.shape)}: "
+                         f"a single example is x[None]")
+    if need_float64 and x.dtype != numpy.float64 and not _integer(x):
         raise TypeError(f"{check} needs float64 arrays, got {x.dtype}: in float32, round-off alone is "
                         f"~1e-2 at h = 1e-6, far above TOL = {TOL:g}. Pass x.astype('float64') and build "
                         f"layers that have parameters with dtype='float64'.")
     return x.copy()
+
+
+def _integer(x):
+    """True for an input of indices (an embedding's): it has no derivative, so only ∂L/∂θ is checked."""
+    return numpy.issubdtype(x.dtype, numpy.integer)
 
 
 def _layers(net):
@@ -198,9 +279,10 @@ def _host(a):
     return numpy.array(backend.to_numpy(a), copy=True)
 
 
-def _backward(net, dy):
-    """backward(dy), collected as {'x': ∂L/∂x, 'W': ∂L/∂W, …} (NumPy copies)."""
-    out = {"x": _host(net.backward(dy))}
+def _backward(net, dy, with_x=True):
+    """backward(dy), collected as {'x': ∂L/∂x, 'W': ∂L/∂W, …} (NumPy copies; no 'x' if not with_x)."""
+    dx = net.backward(dy)
+    out = {"x": _host(dx)} if with_x else {}
     for name, layer, key in _named_params(net):
         out[name] = _host(layer.grads[key])
     return out
@@ -277,28 +359,63 @@ def assert_layer_gradients(layer, x, tol=TOL, mode="full", seed=0):
 
     L = Σ forward(x) · r for a fixed random r, so ∂L/∂y = r exercises every output entry
     (``gradcheck.check_layer``). mode="full" checks every entry, mode="random" a few random
-    directions (cheaper). Keep x away from kinks (``smooth_batches``). Returns the
+    directions (cheaper). Keep x away from kinks (``smooth_batches``; for kinks that move with
+    the data, a ReLU after a Dense, ``assume_away_from_kinks``). x may have any rank, (B, I)
+    or (B, C, H, W). An integer x (``index_batches``, an embedding's input) has no derivative:
+    then only ∂L/∂θ is checked, and the report's ``where`` never names x. Returns the
     gradcheck.Report; raises AssertionError naming the worst entry.
     """
     x = _input(x, "assert_layer_gradients")
     _require_float64_params(layer, "assert_layer_gradients")
     _require_repeatable(layer, x, seed, "assert_layer_gradients")
-    report = gradcheck.check_layer(layer, x, mode=mode, seed=seed)
+    wrt = ("params",) if _integer(x) else ("input", "params")
+    if not _named_params(layer) and _integer(x):
+        raise TypeError(f"{_name(layer)}: an integer x has no derivative and the layer has no parameters: "
+                        f"there is no gradient to check")
+    report = gradcheck.check_layer(layer, x, mode=mode, wrt=wrt, seed=seed)
     if not hasattr(layer, "layers") and report.where.startswith("0."):
         report.where = report.where[2:]                  # a single layer: 'W[1, 2]', not '0.W[1, 2]'
     if not report.passed(tol):
         array, look = _where_to_look(layer, report.where)
         raise AssertionError(_gradient_message(_name(layer), report, tol,
-                                               None if mode == "random" else array, look))
+                                               None if mode == "random" else array, look)
+                             + _kink_note(layer, x, seed))
     return report
+
+
+def _kink_note(net, x, seed):
+    """A failure's last line when x lies near a kink (gradcheck.network_kink_distance): there a
+    central difference straddles it and measures neither one-sided slope, a false alarm."""
+    if _integer(x):
+        return ""
+    try:
+        near = gradcheck.network_kink_distance(net, x, seed)
+    except Exception:          # a layer kink_distance cannot read (no params['W'] of that shape)
+        return ""
+    if not near < KINK_WARNING:
+        return ""
+    return (f"\n  note: x lies {near:.2g} from a kink (a ReLU's input at 0, a maxout tie), within "
+            f"{KINK_WARNING:g}; a central difference there measures neither slope. If the kink moves with "
+            f"the data (a ReLU after a Dense), draw x with assume_away_from_kinks(net, x)")
 
 
 def assert_loss_gradients(loss, pred, target, tol=TOL, mode="full"):
     """loss.backward() = ∂L/∂pred, against central differences of loss.forward(pred, target).
 
     ``target`` may be None (the generator objectives ignore it), a number or an array.
+    A loss of several inputs takes ``pred`` as a tuple of arrays, (mean, log_var) say; its
+    backward then returns a tuple of their gradients, each checked (named pred0, pred1, …).
     Returns the gradcheck.Report; raises AssertionError naming the worst entry.
     """
+    if isinstance(pred, (tuple, list)):
+        pred = tuple(_input(p, "assert_loss_gradients") for p in pred)
+        if target is not None and not numpy.isscalar(target):
+            target = backend.asarray(target)
+        report = gradcheck.check_loss(loss, pred, target, mode=mode)
+        if not report.passed(tol):
+            raise AssertionError(_gradient_message(_name(loss), report, tol, None if mode == "random" else
+                                                   report.where.split("[")[0], f"{type(loss).__name__}.backward"))
+        return report
     pred = _input(pred, "assert_loss_gradients")
     if target is not None and not numpy.isscalar(target):
         target = backend.asarray(target)
@@ -364,13 +481,13 @@ def assert_backward_linear(layer, x, seed=0, tol=TOL):
     All three calls read the cache of one forward pass (so one dropout mask).
     """
     x = _input(x, "assert_backward_linear")
-    rng = numpy.random.default_rng(seed)
+    rng, with_x = numpy.random.default_rng(seed), not _integer(x)
     y = _forward(layer, x, seed)                                   # (B, O)
     dy1, dy2 = (rng.standard_normal(y.shape) for _ in range(2))    # host (B, O)
     a, b = rng.uniform(0.5, 2.0), -rng.uniform(0.5, 2.0)           # b < 0 catches abs(dy)
-    g1 = _backward(layer, _on_backend(dy1, y))
-    g2 = _backward(layer, _on_backend(dy2, y))
-    g = _backward(layer, _on_backend(a * dy1 + b * dy2, y))
+    g1 = _backward(layer, _on_backend(dy1, y), with_x)
+    g2 = _backward(layer, _on_backend(dy2, y), with_x)
+    g = _backward(layer, _on_backend(a * dy1 + b * dy2, y), with_x)
     for name in g:
         combined = a * g1[name] + b * g2[name]
         err, i = _worst(g[name], combined, a * g1[name], b * g2[name])
@@ -413,9 +530,10 @@ def assert_vjp_identity(layer, x, seed=0, h=H, tol=TOL):
     rng = numpy.random.default_rng(seed)
     y = _forward(layer, x, seed)
     dy = rng.standard_normal(y.shape)                              # host (B, O)
-    grads = _backward(layer, _on_backend(dy, y))                   # Jᵀ dy for x and every θ
+    grads = _backward(layer, _on_backend(dy, y), not _integer(x))   # Jᵀ dy for x and every θ
     y = _host(y)
-    arrays = {"x": x, **{name: lay.params[key] for name, lay, key in _named_params(layer)}}
+    arrays = {} if _integer(x) else {"x": x}                       # an index has no direction
+    arrays.update({name: lay.params[key] for name, lay, key in _named_params(layer)})
     for name, array in arrays.items():
         # v in [−1, 1] moves each output by at most h·Σ|W|: far less than the tests' distance to a kink.
         v = rng.uniform(-1, 1, array.shape)
@@ -462,9 +580,13 @@ def assert_rows_independent(layer, x, seed=0, tol=TOL):
     y = _host(y_dev)                                               # (B, O)
     if y.ndim < 1 or y.shape[0] != B:
         raise AssertionError(f"{what}: forward returned shape {y.shape} for {B} input rows (see assert_contracts)")
+    values = numpy.unique(_host(x)) if _integer(x) else None      # indices: swap in other valid ones
     for b in range(B if B > 1 else 0):
         x2 = x.copy()
-        x2[b] += _on_backend(rng.uniform(-1, 1, x.shape[1]), x)
+        if values is None:
+            x2[b] += _on_backend(rng.uniform(-1, 1, x.shape[1:]), x)
+        else:
+            x2[b] = _on_backend(rng.choice(values, x.shape[1:]), x)
         change = numpy.abs(_host(_forward(layer, x2, seed)) - y).reshape(B, -1)   # (B, O)
         leak = change.max(axis=1)
         leak[b] = 0
@@ -475,7 +597,7 @@ def assert_rows_independent(layer, x, seed=0, tol=TOL):
                 f"row {c} by up to {leak[c]:.3g} (row {b} itself by {change[b].max():.3g}); each example "
                 f"must be processed by itself (if this layer mixes rows on purpose, use rowwise=False)")
     _forward(layer, x, seed)
-    for b in range(B if B > 1 else 0):
+    for b in range(B if B > 1 and not _integer(x) else 0):         # an index has no ∂L/∂x
         dy = numpy.zeros(y.shape)
         dy[b] = rng.standard_normal(y.shape[1:])
         dx = numpy.abs(_host(layer.backward(_on_backend(dy, y_dev)))).reshape(B, -1)  # (B, I)
@@ -509,8 +631,10 @@ def assert_eval_deterministic(layer, x):
 def assert_contracts(layer, x, seed=0):
     """The interface that Sequential, the optimizers and these checks rely on:
 
-    forward(x) returns a 2-D array (B, O) with x's row count, dtype and array type (NumPy
-    or CuPy); backward(dy) returns ∂L/∂x with x's shape, dtype and array type; grads has
+    forward(x) returns an array (B, O), or (B, ...) with more axes, with x's row count, dtype
+    and array type (NumPy or CuPy); backward(dy) returns ∂L/∂x with x's shape, dtype and array
+    type (None for an integer x: an index has no derivative, and the output's dtype is the
+    parameters'); grads has
     exactly the keys of params, each with its parameter's shape and dtype (an optimizer
     updates θ in place from them); neither pass writes into its argument (the caller still
     needs x and dy); backward may be called again after the same forward and then gives the
@@ -521,10 +645,15 @@ def assert_contracts(layer, x, seed=0):
     x_before, what, problems = _host(x), _name(layer), []
     y = _forward(layer, x, seed)
     shape, dtype = getattr(y, "shape", None), getattr(y, "dtype", None)
-    if shape is None or len(shape) != 2 or shape[0] != x.shape[0]:
-        raise AssertionError(f"{what}: forward must return a 2-D array (B, O) with B = {x.shape[0]} "
-                             f"input rows; got {'shape ' + str(shape) if shape is not None else type(y).__name__}")
-    if dtype != x.dtype:
+    if shape is None or len(shape) < 2 or shape[0] != x.shape[0]:
+        raise AssertionError(f"{what}: forward must return a 2-D array (B, O) (or (B, ...) with more axes) with "
+                             f"B = {x.shape[0]} input rows; got {'shape ' + str(shape) if shape is not None else type(y).__name__}")
+    if _integer(x):
+        floats = {p.dtype for _, lay, key in _named_params(layer) for p in [lay.params[key]]}
+        if dtype not in floats:
+            problems.append(f"forward returned {dtype} for an integer input; expected its parameters' dtype "
+                            f"{', '.join(sorted(map(str, floats))) or '(it has none)'}")
+    elif dtype != x.dtype:
         problems.append(f"forward returned {dtype} for a {x.dtype} input (keep the input's dtype)")
     if type(y) is not type(x):
         problems.append(f"forward returned {type(y).__module__}.{type(y).__name__} for a "
@@ -533,10 +662,14 @@ def assert_contracts(layer, x, seed=0):
         problems.append("forward wrote into its input x")
     # dy in x's dtype, which y should have: a layer that upcast y is reported above, and its
     # backward (if it checks dy's dtype against its cache, as minigan's layers do) still runs.
-    dy = _on_backend(numpy.random.default_rng(seed).standard_normal(shape), x)
+    dy = _on_backend(numpy.random.default_rng(seed).standard_normal(shape), y if _integer(x) else x)
     dy_before = _host(dy)
     dx = layer.backward(dy)
-    if getattr(dx, "shape", None) != x.shape or getattr(dx, "dtype", None) != x.dtype:
+    if _integer(x):
+        if dx is not None:
+            problems.append(f"backward returned {type(dx).__name__} for an integer input; return None "
+                            f"(an index has no derivative: ∂L/∂x does not exist)")
+    elif getattr(dx, "shape", None) != x.shape or getattr(dx, "dtype", None) != x.dtype:
         problems.append(f"backward returned {getattr(dx, 'dtype', type(dx).__name__)} "
                         f"{getattr(dx, 'shape', '')}; ∂L/∂x must have x's shape {tuple(x.shape)} "
                         f"and dtype {x.dtype}")
@@ -550,7 +683,7 @@ def assert_contracts(layer, x, seed=0):
     first = {(i, k): _host(g) for i, lay in enumerate(_layers(layer)) for k, g in lay.grads.items()}
     dx_again = layer.backward(dy)
     again = {(i, k): _host(g) for i, lay in enumerate(_layers(layer)) for k, g in lay.grads.items()}
-    if hasattr(dx, "shape") and getattr(dx_again, "shape", None) == dx.shape and not numpy.array_equal(
+    if dx is not None and hasattr(dx, "shape") and getattr(dx_again, "shape", None) == dx.shape and not numpy.array_equal(
             _host(dx_again), _host(dx), equal_nan=True):
         problems.append("a second backward(dy) after the same forward gave another ∂L/∂x (backward must "
                         "depend only on dy and forward's cache)")

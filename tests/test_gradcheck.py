@@ -168,7 +168,7 @@ class WrongShapeGrad(Dense):
 
 @pytest.mark.parametrize("make, words", [
     (ReturnsNothing, r"ReturnsNothing\(\): backward\(dy\), ∂L/∂x, must have shape \(4, 3\); got NoneType"),
-    (FlatOutput, r"FlatOutput\(\): forward must return a 2-D array \(B, O\) with B = 4 input rows; got shape \(4,\)"),
+    (FlatOutput, r"FlatOutput\(\): forward must return a 2-D array \(B, O\) \(or \(B, \.\.\.\) with more axes\) with B = 4 input rows; got shape \(4,\)"),
     (lambda: NoGrads(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): backward left no grads\['W'\]"),
     (lambda: WrongShapeGrad(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): grads\['W'\] must have shape \(3, 2\); "
                                                       r"got shape \(2, 3\)"),

@@ -112,7 +112,7 @@ def test_bce_on_probabilities_at_exactly_0_and_1(xp, dtype):
     the right answer. In float32, 1 − ε rounds to 1 − 1.19e-7, so only finiteness is checked there.
     """
     eps = 1e-7
-    loss = BCE(eps)
+    loss = BCE()                                   # ε = 1e-7 is the default
     p = xp.asarray([0.0, 1.0, 0.0, 1.0], dtype=dtype)
     value = loss.forward(p, xp.asarray([1.0, 0.0, 0.0, 1.0], dtype=dtype))
     grad = backend.to_numpy(loss.backward())
@@ -195,6 +195,19 @@ def test_softmax_cross_entropy_rejects_bad_targets(xp):
         loss.forward(a, xp.zeros((3, 5)))
     with pytest.raises(ValueError, match="each target row must sum to 1.*row 0 sums to 2"):
         loss.forward(a, xp.full((3, 4), 0.5))
+
+
+@pytest.mark.parametrize("good, bad", [(1 + 5e-5, 0.5), (1 - 5e-5, 1.5)])
+def test_softmax_cross_entropy_finds_the_worst_row(xp, good, bad):
+    """Every row is checked, and the one named is the one farthest from 1, not the largest or the
+    smallest sum: row 0 is inside the 1e-4 allowance, row 1 far outside. A row 1.5e-4 off is refused, 0.5e-4 off accepted."""
+    loss, a = SoftmaxCrossEntropy(), xp.zeros((2, 2))
+    rows = xp.asarray([[good / 2, good / 2], [bad / 2, bad / 2]])
+    with pytest.raises(ValueError, match=f"row 1 sums to {bad:g}"):
+        loss.forward(a, rows)
+    assert numpy.isfinite(float(loss.forward(a, xp.asarray([[good / 2, good / 2], [0.5, 0.5]]))))
+    with pytest.raises(ValueError, match="row 1 sums to 1.00015"):
+        loss.forward(a, xp.asarray([[0.5, 0.5], [0.5, 0.5 + 1.5e-4]]))
     with pytest.raises(ValueError, match=r"expected logits of shape \(B, C\)"):
         loss.forward(xp.zeros(4), xp.asarray([0, 1, 2, 3]))
     with pytest.raises(RuntimeError, match="before forward"):
@@ -211,8 +224,9 @@ def test_gradient_penalty_gradient(xp, g, lam):
 
 
 def test_hand_worked_gradient_penalty(xp):
-    """λ = 10, g = [[3, 4]]: ‖g‖ = 5, P = 10·(5 − 1)² = 160, ∂P/∂g = 2·10·4·[3, 4]/5 = [48, 64]."""
-    loss = GradientPenalty(10.0)
+    """λ = 10, g = [[3, 4]]: ‖g‖ = 5, P = 10·(5 − 1)² = 160, ∂P/∂g = 2·10·4·[3, 4]/5 = [48, 64].
+    λ = 10 is also the default: the WGAN-GP paper's Algorithm 1."""
+    loss = GradientPenalty()
     assert float(loss.forward(xp.asarray([[3.0, 4.0]]))) == pytest.approx(160.0)
     assert backend.to_numpy(loss.backward())[0].tolist() == pytest.approx([48.0, 64.0])
 

@@ -505,3 +505,169 @@ def test_contracts_require_backward_to_overwrite_grads(xp):
                                              r"\(it accumulates into grads\?\)"):
         assert_contracts(AccumulatingDense(3, 2, 1.0, 0, "float64"), x)
     assert_contracts(Dense(3, 2, 1.0, 0, "float64"), x)
+
+
+# ----- issue 23, item 11: what users of other layer libraries need ------------------------------
+from minigan.losses import SoftmaxCrossEntropy  # noqa: E402
+from minigan.testing import assume_away_from_kinks, index_batches  # noqa: E402
+
+
+class MeanPool2x2:
+    """(B, C, H, W) -> (B, C, H/2, W/2): the mean of each 2×2 block; ∂L/∂x = dy/4 on its block."""
+
+    def __init__(self, forget_quarter=False):
+        self.params, self.grads, self.forget_quarter = {}, {}, forget_quarter
+
+    def forward(self, x, train=True):
+        B, C, H, W = x.shape
+        self.shape = x.shape
+        return x.reshape(B, C, H // 2, 2, W // 2, 2).mean(axis=(3, 5))
+
+    def backward(self, dy):
+        xp = backend.xp
+        dx = xp.repeat(xp.repeat(dy, 2, axis=2), 2, axis=3)            # each block gets its dy
+        return dx if self.forget_quarter else dx / 4
+
+
+class ChannelScale:
+    """y = γ_c · x on channel c of (B, C, H, W); ∂L/∂γ_c = Σ_{b,h,w} dy · x, ∂L/∂x = γ_c · dy."""
+
+    def __init__(self, channels, seed=0):
+        g = numpy.random.default_rng(seed).uniform(0.5, 2, channels)
+        self.params, self.grads = {"gamma": backend.asarray(g)}, {}
+
+    def forward(self, x, train=True):
+        self.x = x
+        return x * self.params["gamma"][None, :, None, None]
+
+    def backward(self, dy):
+        self.grads["gamma"] = (dy * self.x).sum(axis=(0, 2, 3))
+        return dy * self.params["gamma"][None, :, None, None]
+
+
+@SETTINGS
+@given(x=batches(max_rows=4, example_shape=(2, 4, 4)), seed=st.integers(0, 2**16))
+def test_layers_on_image_batches_have_every_property(xp, x, seed):
+    """Inputs of any rank: x (B, 2, 4, 4), as a convolution or pooling layer takes them."""
+    assert x.shape[1:] == (2, 4, 4)
+    check_layer_properties(MeanPool2x2(), x, seed=seed)
+    check_layer_properties(ChannelScale(2, seed), x, seed=seed)
+    check_layer_properties(Sequential([ChannelScale(2, seed), MeanPool2x2()]), x, seed=seed)
+
+
+def test_a_pooling_backward_without_its_quarter_is_caught(xp):
+    x = uniform((2, 3, 4, 4))
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x.*ratio:\s+4 "):
+        assert_layer_gradients(MeanPool2x2(forget_quarter=True), x)
+
+
+class Embedding:
+    """y[b, t] = W[x[b, t]] for integer x (B, T): (B, T, D). ∂L/∂W_v = Σ over the (b, t) with
+    x[b, t] = v of dy[b, t]: a repeated index adds. There is no ∂L/∂x: backward returns None."""
+
+    def __init__(self, n_values, dim, seed=0, overwrite=False):
+        w = numpy.random.default_rng(seed).normal(size=(n_values, dim))
+        self.params, self.grads, self.overwrite = {"W": backend.asarray(w)}, {}, overwrite
+
+    def forward(self, x, train=True):
+        self.x = x
+        return self.params["W"][x]
+
+    def backward(self, dy):
+        xp = backend.xp
+        g = xp.zeros_like(self.params["W"])
+        if self.overwrite:                       # the classic bug: a repeated index keeps one dy
+            g[self.x] = dy
+        else:
+            for v, d in zip(backend.to_numpy(self.x).reshape(-1), dy.reshape(-1, dy.shape[-1])):
+                g[int(v)] += d
+        self.grads["W"] = g
+        return None
+
+
+@SETTINGS
+@given(x=index_batches(5, example_shape=(3,), max_rows=6), seed=st.integers(0, 2**16))
+def test_an_embedding_has_every_property(xp, x, seed):
+    """Integer inputs: the kit checks ∂L/∂W only, and says so in the report's location."""
+    assert x.dtype == numpy.int64 and 0 <= x.min() and x.max() < 5
+    check_layer_properties(Embedding(5, 4, seed), x, seed=seed)
+    report = assert_layer_gradients(Embedding(5, 4, seed), x, seed=seed)
+    assert report.n_checked == 5 * 4 and not report.where.startswith("x")
+
+
+def test_an_embedding_that_overwrites_repeated_indices_is_caught(xp):
+    x = numpy.array([[0, 0, 1], [2, 0, 1]])          # index 0 three times, 1 twice
+    with pytest.raises(AssertionError, match=r"(?s)Embedding\(\).*∂L/∂W"):
+        assert_layer_gradients(Embedding(3, 2, overwrite=True), x)
+    with pytest.raises(AssertionError, match="return None"):
+        class Returns(Embedding):
+            def backward(self, dy):
+                super().backward(dy)
+                return dy
+        assert_contracts(Returns(3, 2), x)
+
+
+class GaussianNLL:
+    """L = (1/N) Σ ½ [s + (t − μ)² e^(−s)] for inputs (μ, s = log σ²):
+    ∂L/∂μ = (μ − t) e^(−s) / N,  ∂L/∂s = ½ [1 − (t − μ)² e^(−s)] / N."""
+
+    def __init__(self, half=True):
+        self.half = half
+
+    def forward(self, pred, target):
+        self.mu, self.s = pred
+        self.t = target
+        return (0.5 * (self.s + (self.t - self.mu) ** 2 * backend.xp.exp(-self.s))).mean()
+
+    def backward(self):
+        xp, n = backend.xp, self.mu.size
+        d_mu = (self.mu - self.t) * xp.exp(-self.s) / n
+        d_s = (1 - (self.t - self.mu) ** 2 * xp.exp(-self.s)) / n
+        return d_mu, (0.5 * d_s if self.half else d_s)
+
+
+@SETTINGS
+@given(mu=batches(width=3, max_rows=6), data=st.data())
+def test_a_loss_of_two_inputs(xp, mu, data):
+    s = data.draw(batches(min_rows=mu.shape[0], max_rows=mu.shape[0], width=3, low=-1, high=1))
+    t = data.draw(batches(min_rows=mu.shape[0], max_rows=mu.shape[0], width=3))
+    assert assert_loss_gradients(GaussianNLL(), (mu, s), t).n_checked == 2 * mu.size
+
+
+def test_a_loss_of_two_inputs_names_the_wrong_one(xp):
+    mu, s, t = uniform((3, 2), 0), uniform((3, 2), 1, -1, 1), uniform((3, 2), 2)
+    with pytest.raises(AssertionError, match=r"(?s)worst entry:\s+∂L/∂pred1\[.*ratio:\s+2 "):
+        assert_loss_gradients(GaussianNLL(half=False), (mu, s), t)
+
+
+@SETTINGS
+@given(data=logits_and_targets(targets="onehot"), soft=logits_and_targets(targets="simplex"))
+def test_class_target_strategies_sum_to_one(xp, data, soft):
+    """One-hot and simplex rows sum to 1, as SoftmaxCrossEntropy requires; both pass its check."""
+    for a, t in (data, soft):
+        assert numpy.allclose(t.sum(axis=1), 1, rtol=0, atol=1e-12) and (t >= 0).all()
+        assert_loss_gradients(SoftmaxCrossEntropy(), a, t)
+    assert set(numpy.unique(data[1])) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="targets must be one of entries, onehot, simplex"):
+        logits_and_targets(targets="soft")
+
+
+@SETTINGS
+@given(x=batches(max_width=6), seed=st.integers(0, 2**16))
+def test_a_relu_after_a_dense_with_its_moving_kinks(xp, x, seed):
+    """The ReLU's kinks sit where x W + b = 0; assume_away_from_kinks keeps x off them."""
+    dense = Dense(x.shape[1], 5, irange=1.0, rng=seed, dtype="float64")
+    randomize_bias(dense, seed)
+    net = Sequential([dense, ReLU()])
+    check_layer_properties(net, assume_away_from_kinks(net, x))
+    assert gradcheck.network_kink_distance(net, x) > 1e-3
+
+
+def test_a_failure_next_to_a_moving_kink_says_so(xp):
+    """x W + b = 1e-7 at one ReLU input, closer than h·|W|: the central difference there
+    averages the two slopes and the check fails; its message says how close the kink is."""
+    dense = Dense(2, 1, irange=1.0, rng=0, dtype="float64")
+    dense.params["W"][...] = backend.asarray([[1.0], [1.0]])
+    dense.params["b"][...] = backend.asarray([-3.0 + 1e-7])
+    with pytest.raises(AssertionError, match=r"note: x lies 1e-07 from a kink .*assume_away_from_kinks"):
+        assert_layer_gradients(Sequential([dense, ReLU()]), numpy.array([[1.0, 2.0]]))
