@@ -18,6 +18,7 @@ same way: ``backend.use(backend.requested() or "numpy")``.
 
 Arrays cross back to NumPy only at the edges (plots, files) via ``to_numpy``.
 """
+import contextlib
 import os
 
 import numpy
@@ -116,3 +117,25 @@ def synchronize():
     """Wait for queued GPU work (a no-op on NumPy); call before reading a timer."""
     if name == "cupy":
         xp.cuda.Device().synchronize()
+
+
+shapes_only = False   # True inside ``dry_run()``: layers then build placeholders, not arrays
+
+
+@contextlib.contextmanager
+def dry_run():
+    """Build networks for their shapes alone: inside, a layer's parameters are zero-stride
+    placeholders (``placeholder``) that take no memory whatever their size. A loader uses it to
+    compare the shapes in a checkpoint with those its configuration would build, before it
+    builds them (a damaged configuration can claim layers of hundreds of GiB)."""
+    global shapes_only
+    before, shapes_only = shapes_only, True
+    try:
+        yield
+    finally:
+        shapes_only = before
+
+
+def placeholder(shape, dtype):
+    """A read-only NumPy array of ``shape`` that takes one element of memory (all strides 0)."""
+    return numpy.broadcast_to(numpy.zeros((), dtype=dtype), shape)

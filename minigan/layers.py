@@ -115,8 +115,17 @@ def _uniform(rng, irange, shape, dtype):
     if irange > float(numpy.finfo(dtype).max):   # the weights would start as ±inf (a float, so no cast warns)
         raise ValueError(f"irange {irange:g} is beyond the largest {numpy.dtype(dtype).name} number "
                          f"({float(numpy.finfo(dtype).max):.3g}): the weights would start at ±inf")
+    if backend.shapes_only:                  # backend.dry_run(): the shape alone, no memory
+        return backend.placeholder(shape, dtype)
     rng = numpy.random.default_rng(rng) if not isinstance(rng, numpy.random.Generator) else rng
     return backend.asarray(rng.uniform(-irange, irange, size=shape).astype(dtype))
+
+
+def _zeros(shape, dtype):
+    """Biases start at zero (the released code's)."""
+    if backend.shapes_only:                  # backend.dry_run(): the shape alone, no memory
+        return backend.placeholder(shape, dtype)
+    return backend.xp.zeros(shape, dtype=dtype)
 
 
 class Dense(Layer):
@@ -127,7 +136,7 @@ class Dense(Layer):
         _positive(type(self).__name__, n_in=n_in, n_out=n_out)
         self.n_in, self.n_out = n_in, n_out
         self.params["W"] = _uniform(rng, irange, (n_in, n_out), self.dtype)    # (I, O)
-        self.params["b"] = backend.xp.zeros(n_out, dtype=self.dtype)          # (O,)
+        self.params["b"] = _zeros(n_out, self.dtype)                          # (O,)
         self.x = None
 
     def __repr__(self):
@@ -236,7 +245,7 @@ class Maxout(Layer):
         _positive(type(self).__name__, n_in=n_in, units=units, pieces=pieces)
         self.n_in, self.units, self.pieces = n_in, units, pieces
         self.params["W"] = _uniform(rng, irange, (n_in, units * pieces), self.dtype)  # (I, U·K)
-        self.params["b"] = backend.xp.zeros(units * pieces, dtype=self.dtype)        # (U·K,)
+        self.params["b"] = _zeros(units * pieces, self.dtype)                        # (U·K,)
         self.x = self.winner = None
 
     def __repr__(self):

@@ -185,5 +185,29 @@ def test_load_meta_gives_loads_meta_from_the_meta_member_alone(tmp_path, monkeyp
     checkpoint.save(path, {"a": numpy.arange(3.0)}, {"step": 4})
     read = []
     real = checkpoint._read
-    monkeypatch.setattr(checkpoint, "_read", lambda p, only=None: read.append(only) or real(p, only))
-    assert checkpoint.load_meta(path) == checkpoint.load(path)[1] and read == [{"meta"}, None]
+    monkeypatch.setattr(checkpoint, "_read", lambda p, keep=None: read.append(keep) or real(p, keep))
+    assert checkpoint.load_meta(path) == checkpoint.load(path)[1] and read == [(), None]
+
+
+def test_members_no_loader_asks_for_are_never_read(tmp_path):
+    """load(path, keep): 'meta' and the arrays whose prefix is kept; an array of someone else's
+    (here one with a damaged CRC would fail the read) is left unread."""
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, {"G.0.W": numpy.ones((2, 3)), "extra": numpy.arange(1000.0)}, {"step": 1})
+    arrays, meta = checkpoint.load(path, keep=("G",))
+    assert set(arrays) == {"G.0.W"} and meta["step"] == 1
+    damage(path, "flipped byte in an array")            # the largest array: 'extra'
+    assert set(checkpoint.load(path, keep=("G",))[0]) == {"G.0.W"}
+    with pytest.raises(checkpoint.CheckpointError, match="CRC-32"):
+        checkpoint.load(path)
+
+
+def test_require_shapes_names_the_first_difference(tmp_path):
+    arrays = {"G.0.W": numpy.ones((2, 3)), "G.0.b": numpy.ones(3)}
+    checkpoint.require_shapes("c.npz", arrays, {"G.0.W": (2, 3), "G.0.b": (3,)})
+    for expected, words in [({"G.0.W": (2, 300000), "G.0.b": (3,)},
+                             r"its array G\.0\.W has shape \(2, 3\), but its configuration builds \(2, 300000\)"),
+                            ({"G.0.W": (2, 3)}, "an unexpected array 'G.0.b'"),
+                            ({"G.0.W": (2, 3), "G.0.b": (3,), "G.1.W": (3, 3)}, "missing key 'G.1.W'")]:
+        with pytest.raises(checkpoint.CheckpointError, match=words):
+            checkpoint.require_shapes("c.npz", arrays, expected)

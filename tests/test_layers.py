@@ -401,3 +401,14 @@ def test_an_irange_beyond_the_dtype_is_refused():
     with pytest.raises(ValueError, match=r"irange 1e\+300 is beyond the largest float32 number \(3.4e\+38\)"):
         Dense(3, 2, irange=1e300)
     Dense(3, 2, irange=1e300, dtype="float64")                   # fits float64
+
+
+def test_a_dry_run_builds_shapes_without_memory():
+    """backend.dry_run(): parameters are zero-stride placeholders (a 10⁶ × 10⁶ Dense would be 4 TB),
+    so a loader can compare a file's shapes with its configuration before building (issue 23, item 6)."""
+    with backend.dry_run():
+        layer = Maxout(10**6, 10**3, 10**3)
+        assert layer.params["W"].shape == (10**6, 10**6) and layer.params["W"].strides == (0, 0)
+        assert layer.params["b"].shape == (10**6,) and layer.params["b"].strides == (0,)
+    assert not backend.shapes_only                        # restored on the way out
+    assert Dense(2, 3).params["W"].strides != (0, 0)

@@ -348,6 +348,56 @@ def test_a_metrics_row_missing_fields_is_damage(good_checkpoint, mnist_dir, tmp_
     assert re.search(named, run.stderr) and path.read_bytes() == before, run.stderr
 
 
+def with_config(path, **changes):
+    """Change fields of the configuration stored in the checkpoint at ``path`` (its 'meta' JSON)."""
+    import json
+    with numpy.load(path) as f:
+        arrays = {name: f[name] for name in f.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["config"].update(changes)
+    arrays["meta"] = numpy.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        numpy.savez(f, **arrays)
+
+
+def test_a_configuration_claiming_huge_layers_is_refused_before_it_is_built(good_checkpoint, mnist_dir, tmp_path):
+    """g_hidden = 10⁹ in a checkpoint's config (its arrays are 64 wide): building G from it would
+    ask for 400 GB. The shapes it would build are found in backend.dry_run() (placeholders of no
+    memory) and compared with the file's first: one line, damage, nothing allocated (issue 23, item 6)."""
+    shapes = train.network_shapes(gan.Config(g_hidden=10**9, **{k: v for k, v in SMALL.items() if k != "g_hidden"}))
+    assert shapes["G.2.W"] == (10**9, 10**9)                      # 4e18 bytes, never allocated
+    path = tmp_path / "checkpoint.npz"
+    path.write_bytes(good_checkpoint)
+    with_config(path, g_hidden=10**9)
+    words = r"is damaged \(its array G\.0\.W has shape \(100, 64\), but its configuration builds \(100, 1000000000\)\)"
+    for load in (train.load_generator, train.resume_point):
+        with pytest.raises(checkpoint.CheckpointError, match=words):
+            load(path)
+    for args in (["sample", path, "--out", tmp_path / "s.png"],
+                 ["train", "--resume", "--out", tmp_path, "--data", mnist_dir, "--no-progress"]):
+        run = minigan(*args)
+        assert run.returncode == 1 and run.stderr.count("\n") == 1 and re.search(words, run.stderr), run.stderr
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_an_npz_member_no_loader_knows_is_not_read(good_checkpoint, tmp_path):
+    """A member added to a checkpoint by someone else (here 'extra', damaged so that reading it
+    would fail) is never read: the trainer, the generator loader and resume read theirs only."""
+    path = tmp_path / "checkpoint.npz"
+    path.write_bytes(good_checkpoint)
+    with numpy.load(path) as f:
+        arrays = {name: f[name] for name in f.files}
+    arrays["extra"] = numpy.arange(10**6, dtype=numpy.float64)     # the largest member: damage() flips it
+    with open(path, "wb") as f:
+        numpy.savez(f, **arrays)
+    damage(path, "flipped byte in an array")
+    with pytest.raises(checkpoint.CheckpointError, match="CRC-32 in the array extra"):
+        checkpoint.load(path)                                      # read, it is damage
+    train.load_generator(path)
+    train.resume_point(path)
+    train.Trainer(gan.Config(n_train=100, batch_size=20, parzen_every=0, **SMALL), random_data()).load(path)
+
+
 # ----- issue 14: SIGKILL at random moments, then resume -----------------------------------------------
 def test_sigkill_at_random_moments_and_in_a_checkpoint_write_then_resume_is_bit_identical(mnist_dir, tmp_path):
     """A real `minigan train`, killed with SIGKILL at random moments (fixed seed) and as soon as a

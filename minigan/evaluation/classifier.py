@@ -102,6 +102,15 @@ def build_classifier(cfg):
     ])
 
 
+KEEP = ("0", "3", "6")     # the layers of build_classifier that hold parameters: the only arrays read
+
+
+def shapes(cfg):
+    """{'0.W': (784, H), …}: the parameter shapes of build_classifier(cfg), without allocating them."""
+    with backend.dry_run():
+        return {k: tuple(v.shape) for k, v in build_classifier(cfg).state_dict().items()}
+
+
 def mnist_with_labels(folder=None, download=True):
     """``data.mnist_splits`` plus the labels of each split.
 
@@ -245,7 +254,7 @@ def default_cache_dir():
 def _cached(path, cfg, checksum):
     """The cached network if ``path`` holds one trained with ``cfg`` on data with ``checksum``; else None."""
     try:
-        arrays, meta = checkpoint.load(path)
+        arrays, meta = checkpoint.load(path, keep=KEEP)
     except checkpoint.CheckpointError:
         return None                                         # missing or damaged: retrain
     if meta.get("config") != asdict(cfg) or meta.get("data_sha256") != checksum:
@@ -323,7 +332,7 @@ def load(path, splits):
     Its stored checksum must match the training images and labels in ``splits`` that its
     configuration names; a classifier trained on other data is refused, not trusted.
     """
-    arrays, meta = checkpoint.load(path)
+    arrays, meta = checkpoint.load(path, keep=KEEP)
     if "step" in meta and "data_sha256" not in meta:      # "damaged, use best.npz" would be wrong advice
         raise ValueError(f"{path} is a GAN checkpoint (a run of --model {meta.get('model', 'gan')}), not a classifier; "
                          "pass a file written by minigan classifier --out FILE, or leave --classifier out "
@@ -336,6 +345,7 @@ def load(path, splits):
     if meta["data_sha256"] != data_checksum(*_training_data(splits, cfg)):
         raise ValueError(f"the classifier {path} was trained on other data than the MNIST files given "
                          f"(training-data checksum differs); retrain it: minigan classifier --out {path}")
+    checkpoint.require_shapes(path, arrays, shapes(cfg))          # before the network is built
     net = build_classifier(cfg)
     try:
         net.load_state_dict(arrays)

@@ -87,8 +87,15 @@ def _reason(err):
     return f"{type(err).__name__}: {first_line[:80]}"
 
 
-def _read(path, only=None):
-    """The arrays of the .npz at ``path`` (those named in ``only``, default all), read now:
+def wanted(name, keep):
+    """True if the member ``name`` is read: 'meta' always, other arrays when the part of their
+    name before the first '.' is in ``keep`` ('G' for 'G.0.W'), every array when keep is None.
+    A member no loader asked for (added by someone else, or a huge one) is never read."""
+    return name == "meta" or keep is None or name.split(".")[0] in keep
+
+
+def _read(path, keep=None):
+    """The arrays of the .npz at ``path`` that ``wanted(name, keep)`` asks for, read now:
     numpy.load is lazy, and a bad CRC-32 only shows when an array is read, so every array is
     read inside the caller's ``try``."""
     with open(path, "rb") as f:
@@ -96,12 +103,13 @@ def _read(path, only=None):
             raise damaged(path, "not a zip archive: wrong first bytes")
         f.seek(0)
         with numpy.load(f, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files if only is None or name in only}
+            return {name: npz[name] for name in npz.files if wanted(name, keep)}
 
 
-def load(path):
-    """Return (arrays, meta) from a checkpoint written by ``save``; CheckpointError if it cannot."""
-    arrays, meta = _load(path)
+def load(path, keep=None):
+    """Return (arrays, meta) from a checkpoint written by ``save``; CheckpointError if it cannot.
+    ``keep``: the name prefixes of the arrays to read ('G', 'opt_g', …; see ``wanted``)."""
+    arrays, meta = _load(path, keep)
     for name, a in arrays.items():
         # minigan never writes a non-finite array (a diverging run stops before its write), so
         # NaN weights mean damage, and a score of them would print "nan ± nan" as if it were one
@@ -113,10 +121,10 @@ def load(path):
 def load_meta(path):
     """The 'meta' entry of a checkpoint alone, with load's checks of it: one zip member read, not
     the arrays (for a second look at a file that ``load`` has read already)."""
-    return _load(path, only={"meta"})[1]
+    return _load(path, keep=())[1]
 
 
-def _load(path, only=None):
+def _load(path, keep=None):
     path = Path(path)
     if not path.is_file():
         if path.name == "best.npz" and (path.parent / "checkpoint.npz").is_file():
@@ -124,7 +132,7 @@ def _load(path, only=None):
                                   f"epoch --parzen-every, 10 by default); use {path.parent / 'checkpoint.npz'} meanwhile")
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        arrays = _read(path, only)
+        arrays = _read(path, keep)
     except PermissionError as err:
         raise CheckpointError(f"cannot read {path}: {err.strerror}; check its permissions") from None
     except _DAMAGE as err:
@@ -142,6 +150,21 @@ def _load(path, only=None):
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}, expected {FORMAT}")
     return arrays, meta
+
+
+def require_shapes(path, arrays, expected):
+    """Raise the damaged-file error unless ``arrays`` (read from the file at ``path``) have
+    exactly the names and shapes of ``expected`` ({name: shape}). A loader calls it before it
+    builds what the file's configuration describes, so that a configuration claiming huge
+    layers is refused as damage instead of being allocated."""
+    for name in sorted(set(expected) - set(arrays)):
+        raise damaged(path, f"missing key '{name}'")
+    for name in sorted(set(arrays) - set(expected)):
+        raise damaged(path, f"an unexpected array '{name}'")
+    for name in sorted(expected):
+        if tuple(arrays[name].shape) != tuple(expected[name]):
+            raise damaged(path, f"its array {name} has shape {tuple(arrays[name].shape)}, but its configuration "
+                                f"builds {tuple(expected[name])}")
 
 
 def split(arrays, prefix):

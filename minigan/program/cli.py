@@ -154,7 +154,7 @@ def _model_of_run(ckpt):
     from .. import gans
     from ..files import checkpoint
     try:
-        return checkpoint.load(ckpt)[1].get("model", gans.DEFAULT)
+        return checkpoint.load_meta(ckpt).get("model", gans.DEFAULT)
     except (OSError, RuntimeError, ValueError, AttributeError):
         return gans.DEFAULT
 

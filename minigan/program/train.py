@@ -48,6 +48,7 @@ from ..optim import SGD, Adam, RMSProp
 METRICS = ["epoch", "step", "d_obj", "g_obj", "d_acc_real", "d_acc_fake", "lr", "momentum",
            "seconds", "parzen_sigma", "parzen_valid", "parzen_test", "parzen_se", "is_mean", "is_std", "fid",
            "penalty", "w_valid"]   # the last two: WGAN-GP's mean penalty, the critics' held-out Ŵ
+TRAINER_KEEP = ("G", "D", "opt_g", "opt_d", "sums", "perm")   # the arrays a trainer reads back; no other member is read
 META_KEYS = ("config", "step", "batches", "sums_n", "sums_seen", "host_rng", "rng", "rows", "best_valid")
 
 
@@ -398,7 +399,7 @@ class Trainer:
         Everything is checked before anything is changed, so a damaged file leaves this
         Trainer as it was.
         """
-        arrays, meta = checkpoint.load(path)
+        arrays, meta = checkpoint.load(path, keep=TRAINER_KEEP)
         checkpoint.require(path, meta, *META_KEYS)
         for prefix, net in (("G", self.G), ("D", self.D)):
             _check_shapes(path, prefix, checkpoint.split(arrays, prefix), net.state_dict())
@@ -527,18 +528,31 @@ def _plan(cfg, batches_done, max_steps=None, epochs=None, step=0):
 
 def config_from_checkpoint(path):
     """The Config a checkpoint was trained with."""
-    _, meta = checkpoint.load(path)
+    _, meta = checkpoint.load(path, keep=TRAINER_KEEP)
     return _config_of(path, meta)
 
 
 def resume_point(path):
     """(the Config, the minibatches drawn so far, the steps taken) of the checkpoint at ``path``, from one read."""
-    _, meta = checkpoint.load(path)
+    arrays, meta = checkpoint.load(path, keep=TRAINER_KEEP)
     for key in ("batches", "step"):
         if not isinstance(meta.get(key), int):
             raise checkpoint.damaged(path, f"no count of {'minibatches' if key == 'batches' else 'steps'} "
                                            f"in its 'meta' entry")
-    return _config_of(path, meta), meta["batches"], meta["step"]
+    cfg = _config_of(path, meta)
+    players = {k: a for k, a in arrays.items() if k.split(".")[0] in ("G", "D")}
+    checkpoint.require_shapes(path, players, network_shapes(cfg))    # before a trainer builds them
+    return cfg, meta["batches"], meta["step"]
+
+
+def network_shapes(cfg, players=("G", "D")):
+    """{'G.0.W': (Z, H), …}: the parameter shapes the variant of ``cfg`` builds, found by building
+    its networks in ``backend.dry_run()`` (placeholders that take no memory), so that a file's
+    shapes are compared with its configuration before anything is allocated from it."""
+    with backend.dry_run():
+        G, D = gans.of(cfg).networks(cfg, None)
+    nets = {"G": G, "D": D}
+    return {f"{p}.{k}": tuple(v.shape) for p in players for k, v in nets[p].state_dict().items()}
 
 
 def time_to_nats(rows, nats):
@@ -593,8 +607,9 @@ def paper_figure(variant):
 
 def load_generator(path):
     """G with the parameters of a checkpoint, and the Config it was trained with."""
-    arrays, meta = checkpoint.load(path)
+    arrays, meta = checkpoint.load(path, keep=("G",))
     cfg = _config_of(path, meta)
+    checkpoint.require_shapes(path, arrays, network_shapes(cfg, ("G",)))   # before G is built
     G, _ = gans.of(cfg).networks(cfg, None)
     _check_shapes(path, "G", checkpoint.split(arrays, "G"), G.state_dict())
     G.load_state_dict(checkpoint.split(arrays, "G"))
