@@ -671,3 +671,152 @@ def test_a_failure_next_to_a_moving_kink_says_so(xp):
     dense.params["b"][...] = backend.asarray([-3.0 + 1e-7])
     with pytest.raises(AssertionError, match=r"note: x lies 1e-07 from a kink .*assume_away_from_kinks"):
         assert_layer_gradients(Sequential([dense, ReLU()]), numpy.array([[1.0, 2.0]]))
+
+
+# ----- issue 23, item 18: mutation survivors pinned (python .ci/mutants.py minigan/testing.py) ---
+from hypothesis import find  # noqa: E402
+
+from minigan import testing  # noqa: E402
+from minigan.testing import assert_double_backward  # noqa: E402
+
+
+def reaches(strategy, condition):
+    """True if hypothesis finds a drawn value meeting condition (up to 300 tries)."""
+    from hypothesis.errors import NoSuchExample
+    try:
+        find(strategy, condition, settings=testing.settings(max_examples=300, database=None))
+        return True
+    except NoSuchExample:
+        return False
+
+
+def test_the_strategies_defaults_are_as_documented():
+    """batches: B in 1..16, I in 1..32, values in [-2, 2]; logits in [-8, 8]; Dense 1..32 outputs;
+    Maxout 1..32 units of 1..6 pieces. Each bound is reached and none is passed."""
+    for strategy, low, high in ((batches(), -2, 2), (logits_and_targets().map(lambda d: d[0]), -8, 8)):
+        assert reaches(strategy, lambda x: x.shape == (1, 1))
+        assert reaches(strategy, lambda x: x.shape[0] == 16) and reaches(strategy, lambda x: x.shape[1] == 32)
+        assert reaches(strategy, lambda x: x.max() == high) and reaches(strategy, lambda x: x.min() == low)
+        assert not reaches(strategy, lambda x: x.shape[0] > 16 or x.shape[1] > 32 or x.max() > high or x.min() < low)
+    assert reaches(dense_configs(), lambda c: c["n_out"] == 1) and reaches(dense_configs(), lambda c: c["n_out"] == 32)
+    assert not reaches(dense_configs(), lambda c: not 1 <= c["n_out"] <= 32)
+    m = maxout_configs()
+    assert reaches(m, lambda c: (c["units"], c["pieces"]) == (1, 1)) and reaches(m, lambda c: c["units"] >= 30)
+    assert reaches(m, lambda c: c["pieces"] == 6) and not reaches(m, lambda c: c["units"] > 32 or c["pieces"] > 6)
+
+
+def test_the_step_and_kink_margin_defaults():
+    """H is gradcheck's default step; an entry exactly on a kink moves up, by the default 0.01."""
+    import inspect
+    assert testing.H == inspect.signature(gradcheck.compare).parameters["h"].default == 1e-6
+    assert away_from_kinks(numpy.array([[0.0, -0.0, 0.004, -0.004]])).tolist() == [[0.01, 0.01, 0.01, -0.01]]
+    with pytest.raises(ValueError, match="margin must be > 0"):
+        away_from_kinks(numpy.zeros((1, 1)), margin=0)
+    with pytest.raises(ValueError, match="within 2·margin"):     # exactly 2·margin apart: refused
+        away_from_kinks(numpy.zeros((1, 1)), kinks=(0.0, 0.5), margin=0.25)
+    away_from_kinks(numpy.zeros((1, 1)), kinks=(0.0, 0.625), margin=0.25)     # 2.5·margin: fine
+
+
+class Leaky:
+    """y = s·(x + ε·roll(x, 1 row)): each output row gets ε of its neighbour's input, and the
+    backward leaks the same way; s scales everything, so the leak is ε relative to |y|."""
+
+    def __init__(self, eps, s=1.0, backward_only=False):
+        self.params, self.grads, self.eps, self.s, self.backward_only = {}, {}, eps, s, backward_only
+
+    def forward(self, x, train=True):
+        xp = backend.xp
+        return self.s * (x + (0 if self.backward_only else self.eps) * xp.roll(x, 1, axis=0))
+
+    def backward(self, dy):
+        return self.s * (dy + self.eps * backend.xp.roll(dy, -1, axis=0))
+
+
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_rows_independent_judges_a_leak_against_the_outputs_scale(xp, s):
+    """Two rows (B = 2, the smallest batch that can leak) at output scales 1e-6, 1 and 1e6: a leak
+    of 1e-5 of the output fails, one of 1e-8 passes, in forward and in backward alike."""
+    x = uniform((2, 3))
+    for backward_only in (False, True):
+        with pytest.raises(AssertionError, match="rows are not independent in " + ("backward" if backward_only else "forward")):
+            assert_rows_independent(Leaky(1e-5, s, backward_only), x)
+        assert_rows_independent(Leaky(1e-8, s, backward_only), x)
+
+
+def test_small_gradients_are_judged_against_their_own_scale(xp):
+    """A backward that is not linear by 1e-3 of its size fails, also when that size is 1e-4
+    (an error judged as diff·scale, or against a scale of at least 1, would read 1e-11), and also
+    for a one-entry gradient (B = I = 1)."""
+    class Bent(ReLU):
+        def backward(self, dy):
+            return 1e-4 * (dy + 1e-3 * dy * dy)
+    for shape in ((3, 4), (1, 1)):
+        with pytest.raises(AssertionError, match="backward is not linear in dy"):
+            assert_backward_linear(Bent(), uniform(shape))
+
+
+def test_a_non_finite_entry_is_named_where_it_is(xp):
+    class NaNAt(ReLU):
+        def backward(self, dy):
+            dx = super().backward(dy).copy()
+            dx[1, 2] = numpy.nan
+            return dx
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂x\[1, 2\]: nan"):
+        assert_backward_linear(NaNAt(), uniform((3, 4)))
+    with pytest.raises(AssertionError, match=r"(?s)x\[1, 2\] \(not finite\).*division by zero"):
+        assert_layer_gradients(NaNAt(), uniform((3, 4)))
+
+
+def test_a_second_backward_that_changes_dx_is_caught(xp):
+    class Drifting(ReLU):
+        calls = 0
+        def backward(self, dy):
+            self.calls += 1
+            return super().backward(dy) * self.calls
+    with pytest.raises(AssertionError, match="a second backward\\(dy\\) after the same forward gave another ∂L/∂x"):
+        assert_contracts(Drifting(), uniform((2, 3)))
+
+
+def test_failures_name_the_parameter_and_the_layer(xp):
+    class WrongW(Dense):
+        def backward(self, dy, **kw):
+            dx = super().backward(dy, **kw)
+            self.grads["W"] = 2 * self.grads["W"]
+            return dx
+    with pytest.raises(AssertionError, match=r"worst entry:\s+∂L/∂W\["):
+        assert_layer_gradients(WrongW(3, 2, 1.0, 0, "float64"), uniform((4, 3)))
+    net = Sequential([Dense(3, 3, 1.0, 0, "float64"), Sigmoid(), WrongW(3, 2, 1.0, 1, "float64")])
+    with pytest.raises(AssertionError, match=r"(?s)∂L/∂2\.W\[.*WrongW\.backward of layer 2 or in a layer above it"):
+        assert_layer_gradients(net, uniform((4, 3)))
+
+
+def test_the_vjp_allowance_is_the_stated_formula(xp):
+    """1.5 · ROUNDOFF_ULPS · ε · Σ|dy·y| / h relative to the larger side: read back from a failure."""
+    class Doubled(ReLU):
+        def backward(self, dy):
+            return 2 * super().backward(dy)
+    x = uniform((3, 4))
+    with pytest.raises(AssertionError) as err:
+        assert_vjp_identity(Doubled(), x)
+    import re
+    shown = float(re.search(r"round-off allowance ([0-9.e+-]+)\)", str(err.value)).group(1))
+    y = ReLU().forward(xp.asarray(x))
+    dy = numpy.random.default_rng(0).standard_normal(y.shape)
+    lhs, rhs = re.findall(r":\s+(-?[0-9.]+(?:e[-+]?\d+)?)\n", str(err.value))[:2]
+    scale = max(abs(float(lhs)), abs(float(rhs)))
+    expected = 1.5 * gradcheck.ROUNDOFF_ULPS * numpy.finfo(float).eps * numpy.abs(dy * backend.to_numpy(y)).sum() / 1e-6
+    assert shown == pytest.approx(expected / scale, rel=0.06)     # printed to 2 digits
+
+
+def test_assert_double_backward_passes_right_layers_and_fails_a_wrong_one(xp):
+    x = uniform((3, 4))
+    dense = Dense(4, 3, 1.0, 0, "float64")
+    randomize_bias(dense, 0)
+    for layer in (dense, ReLU(), Sequential([Dense(4, 3, 1.0, 0, "float64"), ReLU(), Dense(3, 2, 1.0, 1, "float64")])):
+        assert_double_backward(layer, x)
+
+    class HalfDouble(ReLU):
+        def double_backward(self, r, dy):
+            return 0.5 * super().double_backward(r, dy)
+    with pytest.raises(AssertionError, match=r"(?s)HalfDouble\(\) \(double_backward\).*ratio:\s+0\.5 "):
+        assert_double_backward(HalfDouble(), x)
