@@ -190,3 +190,116 @@ def test_tolerance_and_step_are_checked(xp):
     for h in (0.0, -1e-6, float("nan")):
         with pytest.raises(ValueError, match="h must be a finite step > 0"):
             gradcheck.check_layer(ReLU(), x, h=h)
+
+
+# ----- issue 23, item 18: mutation survivors pinned (python .ci/mutants.py minigan/gradcheck.py) --
+from minigan.layers import Sigmoid  # noqa: E402
+from minigan.network import Sequential  # noqa: E402
+
+
+def test_passed_sits_exactly_at_its_edges():
+    """Passes at error = tol + allowance exactly, fails one ulp above; tol = 0 is allowed; the
+    default tol is 1e-6."""
+    at = gradcheck.Report(1e-6 + 1e-9, "x[0]", 1.0, 1.0, 1, roundoff=1e-9)
+    assert at.passed(1e-6) and not gradcheck.Report(numpy.nextafter(1e-6, 1), "x[0]", 1, 1, 1).passed(1e-6)
+    assert gradcheck.Report(0.0, "x[0]", 1, 1, 1).passed(0)
+    assert gradcheck.Report(0.9e-6, "x[0]", 1, 1, 1).passed() and not gradcheck.Report(1.5e-6, "x[0]", 1, 1, 1).passed()
+
+
+def test_the_default_step_is_1e_minus_6_everywhere():
+    import inspect
+    for f in (gradcheck.numerical_gradient, gradcheck.compare, gradcheck.check_network, gradcheck.check_loss):
+        assert inspect.signature(f).parameters["h"].default == 1e-6, f.__name__
+    with pytest.raises(ValueError, match="h must be a finite step > 0"):
+        gradcheck.compare(lambda: 0.0, {}, {}, h=float("inf"))
+
+
+def test_the_round_off_allowance_is_the_stated_formula(xp):
+    """r = C · ε · |f| / h with C = 64 (the module docstring's), on the gradient's scale: here
+    f = Σ c·x = 10 with ∂f/∂x = c, whose largest entry is 4, in both modes."""
+    x, c = xp.asarray([1.0, 2.0]), xp.asarray([2.0, 4.0])
+    for mode in ("full", "random"):
+        report = gradcheck.compare(lambda: (c * x).sum(), {"x": x}, {"x": c}, mode=mode, n_directions=1)
+        scale = 4.0 if mode == "full" else max(abs(report.analytic), abs(report.numeric))
+        assert report.roundoff == pytest.approx(64 * numpy.finfo(float).eps * 10 / 1e-6 / scale, rel=1e-9)
+    assert gradcheck.ROUNDOFF_ULPS == 64
+
+
+def test_full_mode_counts_every_entry_and_checks_one_entry_arrays(xp):
+    layer = Dense(3, 1, 1.0, 0, "float64")                  # b has a single entry
+    x = xp.asarray(numpy.random.default_rng(0).uniform(-1, 1, (2, 3)))
+    assert gradcheck.check_layer(layer, x).n_checked == 2 * 3 + 3 * 1 + 1
+
+    class WrongBias(Dense):
+        def backward(self, dy, **kw):
+            dx = super().backward(dy, **kw)
+            self.grads["b"] = 3 * self.grads["b"]
+            return dx
+    report = gradcheck.check_layer(WrongBias(3, 1, 1.0, 0, "float64"), x)
+    assert not report.passed() and report.where == "0.b[0]"
+
+
+def test_an_exact_and_an_all_zero_gradient(xp):
+    """f = 2x₀ + 3x₁ (exact differences): error 0 and an entry named; f = 0: error 0, passed."""
+    x = xp.asarray([1.0, 1.0])
+    exact = gradcheck.compare(lambda: 2 * x[0] + 3 * x[1], {"x": x}, {"x": xp.asarray([2.0, 3.0])})
+    assert exact.max_rel_error < 1e-9 and exact.where.startswith("x[") and exact.passed()
+    zero = gradcheck.compare(lambda: 0 * x.sum(), {"x": x}, {"x": xp.zeros(2)})
+    assert zero.max_rel_error == 0 and zero.roundoff == 0 and zero.passed()
+    bad = gradcheck.compare(lambda: float("nan"), {"x": x}, {"x": xp.zeros(2)})
+    assert bad.n_checked == 0 and bad.roundoff == 0 and not bad.passed()
+
+
+def test_random_mode_reports_its_worst_direction(xp):
+    """One entry of 50 is wrong: directions differ in how much they see of it, and the report must
+    be the one furthest beyond its allowance, computed here from the same directions."""
+    c = numpy.random.default_rng(1).uniform(1, 2, 50)
+    x = xp.asarray(numpy.ones(50))
+    wrong = c.copy()
+    wrong[7] += 0.5
+    report = gradcheck.compare(lambda: (xp.asarray(c) * x).sum(), {"x": x}, {"x": xp.asarray(wrong)},
+                               mode="random", n_directions=4, seed=3)
+    rng = numpy.random.default_rng(3)
+    errors = []
+    for _ in range(4):
+        u = rng.standard_normal(50)
+        ana, num = (wrong * u).sum(), (c * u).sum()
+        errors.append(abs(ana - num) / max(abs(ana), abs(num)))
+    assert report.where == f"direction {int(numpy.argmax(errors))}"
+    assert report.max_rel_error == pytest.approx(max(errors), rel=1e-6)
+
+
+def test_layer_name_of_a_layer_without_its_own_repr():
+    class Plain:
+        pass
+    assert gradcheck.layer_name(Plain()) == "Plain()" and gradcheck.layer_name(Dense(2, 3)) == "Dense(2→3)"
+
+
+def test_a_loss_of_two_inputs_must_return_two_gradients(xp):
+    class OneGrad:
+        def forward(self, pred, target):
+            self.pred = pred
+            return (pred[0] * pred[1]).sum()
+
+        def backward(self):
+            return self.pred[1]
+    a = xp.ones((2, 2))
+    with pytest.raises(ValueError, match=r"OneGrad\(\): forward took 2 inputs \(a tuple\), so backward must return a "
+                                         r"tuple of 2 gradients in the same order; got ndarray"):
+        gradcheck.check_loss(OneGrad(), (a, a.copy()), None)
+
+
+def test_kink_distances_by_hand(xp):
+    """Maxout with a bias, 2 rows, 3 pieces: z = x W + b; the gap between the best two pieces.
+    Row 0, x = 1: z = [1 + 0.5, 2 − 1, 4 + 0] = [1.5, 1, 4]: best two 4 and 1.5, gap 2.5.
+    Row 1, x = 2: z = [2.5, 3, 8]: gap 5. Smallest: 2.5 (the third piece must not count)."""
+    layer = Maxout(1, 1, 3, dtype="float64")
+    layer.params["W"][...] = xp.asarray([[1.0, 2.0, 4.0]])
+    layer.params["b"][...] = xp.asarray([0.5, -1.0, 0.0])
+    assert gradcheck.kink_distance(layer, xp.asarray([[1.0], [2.0]])) == pytest.approx(2.5)
+    # A network's distance is the smallest over its layers: the ReLU reads x W + b = 0.05 and 2.05.
+    dense = Dense(1, 1, 1.0, 0, "float64")
+    dense.params["W"][...] = xp.asarray([[1.0]])
+    dense.params["b"][...] = xp.asarray([-0.95])
+    net = Sequential([dense, ReLU(), Sigmoid()])
+    assert gradcheck.network_kink_distance(net, xp.asarray([[1.0], [3.0]])) == pytest.approx(0.05)
