@@ -217,8 +217,17 @@ def check_network(net, x, mode="full", wrt=("input", "params"), h=1e-6, seed=0, 
 
 
 def layer_name(obj):
-    """A layer as messages name it: its repr if it has its own, else ClassName() (as minigan.testing)."""
-    return repr(obj) if type(obj).__repr__ is not object.__repr__ else type(obj).__name__ + "()"
+    """A layer as messages name it: its repr if it has its own, else ClassName() (as minigan.testing).
+    A subclass that inherits its parent's repr is named by its own class: a SlippedDense(Dense) is
+    'SlippedDense(3→2)', not 'Dense(3→2)', which would blame the parent's correct code."""
+    cls = type(obj)
+    if cls.__repr__ is object.__repr__:
+        return cls.__name__ + "()"
+    text = repr(obj)
+    owner = next(c for c in cls.__mro__ if "__repr__" in vars(c))     # the class whose repr this is
+    if owner is not cls and text.startswith(owner.__name__ + "("):
+        return cls.__name__ + text[len(owner.__name__):]
+    return text
 
 
 def _check_output(net, x, y):

@@ -1,6 +1,6 @@
 """Rebuild the rendered notebook: execute notebooks/tour.py and write tour.ipynb beside it.
 
-    python notebooks/build_tour.py          # needs MNIST in $MINIGAN_DATA; about 20 s on 2 cores
+    python notebooks/build_tour.py          # needs MNIST in $MINIGAN_DATA; about 36 s on 2 cores
 
 tour.py (jupytext's percent format) is the source that diffs readably; tour.ipynb is the
 executed copy with figures that a learner sees where the project is hosted. Volatile metadata
@@ -22,7 +22,7 @@ def main():
     nb = jupytext.read(HERE / "tour.py")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as cwd:          # the tour writes its run there, not here
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i:02d}"                      # stable ids: a rebuild diffs only where outputs changed
         cell.metadata.pop("execution", None)

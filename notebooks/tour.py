@@ -34,10 +34,17 @@
 # `MINIGAN_DATA` to the folder that holds them before starting Jupyter, or let
 # `minigan.files.data` find them in its cache folder, `~/.cache/minigan/mnist` (`minigan train` run
 # without `--data` and without `MINIGAN_DATA` downloads them there; with either, it does not).
+#
+# **Threads.** The cell below runs NumPy's matrix products on one thread. Products on two threads
+# add their terms in another order, which changes the last bits of every result; after the
+# training loop of stop 4 those bits have grown into slightly different digits and figures. With
+# one thread the results no longer depend on how many cores run them (another CPU model may
+# still round a product differently: the committed outputs come from a 2-core AMD EPYC).
 
 # %%
-import io
 import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before NumPy loads: see "Threads" above
+import io
 import tempfile
 from pathlib import Path
 
@@ -95,7 +102,8 @@ print(report)
 # %% [markdown]
 # What does a mistake look like? Here is a Dense layer whose bias gradient averages over the
 # batch instead of summing (a common slip: the loss's $1/B$ is already inside $dy$).
-# The check names the array and the entry where it went wrong:
+# The check names the layer, the array and the entry where it went wrong, and the ratio of the
+# two gradients there: 0.25 is 1/B for this batch of B = 4 rows, the factor the slip lost.
 
 # %%
 class SlippedDense(Dense):
@@ -109,7 +117,7 @@ class SlippedDense(Dense):
 try:
     testing.assert_layer_gradients(SlippedDense(3, 2, irange=0.5, rng=0, dtype="float64"), x)
 except AssertionError as err:
-    print(str(err).splitlines()[0])
+    print(err)
 
 # %% [markdown]
 # ## 2. The paper's G and D
@@ -327,14 +335,13 @@ def draw(ax, title):
     ax.set_xlim(-3, 3), ax.set_ylim(-3, 3), ax.set_xticks([]), ax.set_yticks([])
 
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 3, figsize=(11, 4), layout="constrained")   # room for the titles
 draw(axes[0], "start")
 for ax, target in zip(axes[1:], (500, 2000)):
     while game.steps < target:
         game.step()
     draw(ax, "after")
 axes[0].legend(loc="lower left", fontsize=7)
-fig.tight_layout()
 png = io.BytesIO()
 fig.savefig(png, format="png", dpi=80)   # shown as a PNG: works whatever matplotlib backend is active
 plt.close(fig)

@@ -169,8 +169,8 @@ class WrongShapeGrad(Dense):
 @pytest.mark.parametrize("make, words", [
     (ReturnsNothing, r"ReturnsNothing\(\): backward\(dy\), ∂L/∂x, must have shape \(4, 3\); got NoneType"),
     (FlatOutput, r"FlatOutput\(\): forward must return a 2-D array \(B, O\) \(or \(B, \.\.\.\) with more axes\) with B = 4 input rows; got shape \(4,\)"),
-    (lambda: NoGrads(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): backward left no grads\['W'\]"),
-    (lambda: WrongShapeGrad(3, 2, 1.0, 0, "float64"), r"Dense\(3→2\): grads\['W'\] must have shape \(3, 2\); "
+    (lambda: NoGrads(3, 2, 1.0, 0, "float64"), r"NoGrads\(3→2\): backward left no grads\['W'\]"),
+    (lambda: WrongShapeGrad(3, 2, 1.0, 0, "float64"), r"WrongShapeGrad\(3→2\): grads\['W'\] must have shape \(3, 2\); "
                                                       r"got shape \(2, 3\)"),
 ])
 def test_check_layer_names_a_broken_interface_in_one_line(xp, make, words):
@@ -273,6 +273,10 @@ def test_layer_name_of_a_layer_without_its_own_repr():
     class Plain:
         pass
     assert gradcheck.layer_name(Plain()) == "Plain()" and gradcheck.layer_name(Dense(2, 3)) == "Dense(2→3)"
+
+    class SlippedDense(Dense):           # inherits Dense's repr: named by its own class
+        pass
+    assert gradcheck.layer_name(SlippedDense(2, 3)) == "SlippedDense(2→3)"
 
 
 def test_a_loss_of_two_inputs_must_return_two_gradients(xp):
