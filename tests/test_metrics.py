@@ -383,3 +383,66 @@ def test_float16_softmax_rows_are_accepted_and_a_wrong_row_still_refused(xp):
     assert mean == pytest.approx(inception_score(xp.asarray(probs), splits=2)[0], rel=1e-2)
     with pytest.raises(ValueError, match=r"sum to 1 within 0.0039·C"):
         inception_score(xp.asarray((half * numpy.float16(0.9))), splits=2)
+
+
+# ----- issue 23, item 18: mutation survivors pinned (python .ci/mutants.py minigan/evaluation/metrics.py)
+import inspect  # noqa: E402
+
+from minigan.evaluation import metrics  # noqa: E402
+
+
+def test_the_papers_defaults():
+    """splits = 10 (Salimans et al.'s code), k = 3 (Kynkäänniemi et al.'s)."""
+    assert inspect.signature(inception_score).parameters["splits"].default == 10
+    assert inspect.signature(precision_recall).parameters["k"].default == 3
+
+
+def test_inception_score_with_one_row_per_part(xp):
+    """N = splits: every part holds one row, whose marginal is itself, so each part scores 1."""
+    assert inception_score(xp.eye(10)) == pytest.approx((1.0, 0.0))
+
+
+@pytest.mark.parametrize("off, refused", [(0.9e-6, False), (1.1e-6, True), (1.5e-6, True)])
+def test_the_row_sum_allowance_is_1e_minus_6_per_class(xp, off, refused):
+    """Four classes, float64: a row may be off by 1e-6 · C = 4e-6, no more."""
+    p = numpy.full((10, 4), 0.25)
+    p[3, 0] += off * 4
+    if refused:
+        with pytest.raises(ValueError, match=r"within 1e-06·C = 4e-06"):
+            inception_score(xp.asarray(p))
+    else:
+        inception_score(xp.asarray(p))
+
+
+def test_squared_distances_are_clamped_at_zero_only(xp):
+    """‖a − b‖² of a point with itself is 0 (round-off can make it −1e-16), and 0.1 apart gives 0.01."""
+    a = xp.asarray([[0.1, 0.2], [0.2, 0.2]])
+    d2 = backend.to_numpy(metrics._squared_distances(a, a, (a * a).sum(axis=1)))
+    assert d2[0, 0] == 0 and d2[0, 1] == pytest.approx(0.01)
+
+
+def test_recall_counts_a_real_point_on_a_fake_ball_s_boundary(xp):
+    """Fakes 0 and 2 (k = 1: each ball has radius 2); reals 4 and 5. Real 4 lies on the boundary of
+    fake 2's ball (distance 2 = its radius) and counts, real 5 is outside: recall ½. The reals'
+    balls (radius 1) hold no fake: precision 0."""
+    fake, real = xp.asarray([[0.0], [2.0]]), xp.asarray([[4.0], [5.0]])
+    assert precision_recall(real, fake, k=1) == (0.0, 0.5)
+
+
+def test_two_rows_are_enough_for_a_covariance(xp):
+    a, b = xp.asarray([[0.0, 1.0], [1.0, 0.0]]), xp.asarray([[0.0, 1.0], [1.0, 0.0]])
+    assert fid(a, b) == pytest.approx(0.0, abs=1e-9)
+    assert backend.to_numpy(metrics.mean_cov(a)[1]).tolist() == [[0.5, -0.5], [-0.5, 0.5]]
+
+
+@pytest.mark.parametrize("units, refused", [(50, False), (200, True)])
+def test_the_psd_slack_is_100_units_of_eighs_accuracy(xp, units, refused):
+    """An eigenvalue of −units · D · ε · max|λ| (D = 2): 50 is round-off and clipped to 0, 200 is refused."""
+    eps = numpy.finfo(numpy.float64).eps
+    cov = xp.asarray(numpy.diag([1.0, -units * 2 * eps]))
+    mu = xp.zeros(2)
+    if refused:
+        with pytest.raises(ValueError, match="positive semi-definite"):
+            frechet_distance(mu, cov, mu, xp.eye(2))
+    else:
+        assert numpy.isfinite(frechet_distance(mu, cov, mu, xp.eye(2)))
