@@ -14,12 +14,16 @@ What is measured, and where the docs quote it:
   classifier     OPENBLAS_NUM_THREADS=1 minigan classifier                README, docs/metrics.md
   toy_1d, game_2d, saturation   each example at its defaults          README Figures
   tour           every cell of notebooks/tour.py through nbclient         tests/test_notebook.py
+and with --docs also the times docs/ quotes (about 6 minutes more): ring_2d (one run, and with
+--k 5), game_2d for both critics, critic_gradients (docs/mode_collapse.md, docs/wgan.md) and
+metrics_disagree with the classifier cached (docs/metrics.md, the README).
 """
 import argparse
 import csv
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +61,7 @@ def main(argv=None):
     parser.add_argument("--data", default=os.environ.get("MINIGAN_DATA"),
                         help="folder with the four MNIST .gz files (default: $MINIGAN_DATA)")
     parser.add_argument("--skip", default="", help="comma-separated names not to measure, e.g. classifier")
+    parser.add_argument("--docs", action="store_true", help="also the examples whose times docs/ quotes")
     args = parser.parse_args(argv)
     if not args.data:
         parser.error("MNIST is needed: pass --data DIR or set MINIGAN_DATA")
@@ -81,12 +86,25 @@ def main(argv=None):
                                       "--data", data, "--no-progress"], tmp,
                                {**env, "OPENBLAS_NUM_THREADS": "1"})
             print(f"classifier  {seconds:7.1f} s   OPENBLAS_NUM_THREADS=1 minigan classifier")
-        for name, extra in (("toy_1d", []), ("game_2d", []), ("saturation", ["--data", data])):
+        quiet = ["--no-progress"]
+        examples = [("toy_1d", quiet), ("game_2d", quiet), ("saturation", ["--data", data] + quiet)]
+        if args.docs:
+            examples += [("ring_2d", ["--seed", "0"]), ("ring_2d", ["--seed", "0", "--k", "5"]),
+                         ("game_2d", ["--model", "wgan"] + quiet), ("game_2d", ["--model", "wgan-gp"] + quiet),
+                         ("critic_gradients", []), ("metrics_disagree", ["--data", data] + quiet)]
+        # metrics_disagree's time is quoted with the classifier cached: the one trained above is
+        # the default classifier, so a cache folder holding it is the cache
+        cache = Path(tmp) / "cache"
+        if (Path(tmp) / "c.npz").exists():
+            (cache / "minigan" / "classifier").mkdir(parents=True)
+            shutil.copy(Path(tmp) / "c.npz", cache / "minigan" / "classifier" / "classifier.npz")
+        for name, extra in examples:
             if name in skip:
                 continue
-            seconds, _ = timed([py, str(ROOT / "examples" / f"{name}.py"), "--out", tmp, "--no-progress"]
-                               + extra, tmp, env)
-            print(f"{name:11s} {seconds:7.1f} s   python examples/{name}.py")
+            seconds, _ = timed([py, str(ROOT / "examples" / f"{name}.py"), "--out", tmp] + extra, tmp,
+                               {**env, "XDG_CACHE_HOME": str(cache)})
+            shown = " ".join(a for a in extra if a not in quiet and a != data).replace("--data", "--data DIR")
+            print(f"{name:11s} {seconds:7.1f} s   python examples/{name}.py {shown}".rstrip())
         if "tour" not in skip:
             import jupytext
             from nbclient import NotebookClient

@@ -12,7 +12,7 @@ Needs MNIST (the four *-ubyte.gz files), found as `minigan train` finds it:
 --data DIR, else $MINIGAN_DATA, else the user cache, downloading into the cache
 when it is missing there. Without it the example stops with a one-line error.
 
-    python examples/saturation.py --data DIR          # ~2 min: runs/examples/saturation.png
+    python examples/saturation.py --data DIR          # ~1.5 min: runs/examples/saturation.png
     python examples/saturation.py --data DIR --out OUT    # the same, into OUT
     python examples/saturation.py --data DIR --figures    # regenerate docs/figures/saturation.png
     python examples/saturation.py --data DIR --fast   # a few steps on 1,000 images

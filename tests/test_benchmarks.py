@@ -140,3 +140,16 @@ def test_gpu_check_without_data_is_one_line(tmp_path):
     done = subprocess.run(["bash", str(BENCH / "gpu_check.sh"), str(tmp_path / "out")], cwd=BENCH.parent,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "MINIGAN_DATA must name" in done.stderr
+
+
+def test_timings_needs_mnist_and_names_the_machine(monkeypatch, tmp_path):
+    """benchmarks/timings.py (the times the docs quote): without MNIST, one usage line; cpu_model
+    names the CPU that a quoted time is from."""
+    import subprocess
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MINIGAN_DATA"}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "benchmarks" / "timings.py")],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "MNIST is needed: pass --data DIR or set MINIGAN_DATA" in done.stderr
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import timings
+    assert isinstance(timings.cpu_model(), str) and timings.cpu_model()
