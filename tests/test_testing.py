@@ -820,3 +820,15 @@ def test_assert_double_backward_passes_right_layers_and_fails_a_wrong_one(xp):
             return 0.5 * super().double_backward(r, dy)
     with pytest.raises(AssertionError, match=r"(?s)HalfDouble\(\) \(double_backward\).*ratio:\s+0\.5 "):
         assert_double_backward(HalfDouble(), x)
+
+
+def test_index_batches_and_smooth_batches_bounds():
+    """index_batches(n): every index 0..n − 1 can come (0 and n − 1 included: an embedding's
+    first and last rows are where off-by-one bugs live), none outside, 1..16 rows; smooth_batches'
+    default margin is 0.01, and it is reached."""
+    s = index_batches(5, example_shape=(3,))
+    assert reaches(s, lambda x: (x == 0).any()) and reaches(s, lambda x: (x == 4).any())
+    assert reaches(s, lambda x: x.shape[0] == 1)
+    assert not reaches(s, lambda x: x.min() < 0 or x.max() > 4 or x.shape[0] > 16 or x.shape[1:] != (3,))
+    assert reaches(smooth_batches(), lambda x: (numpy.abs(x) == 0.01).any())
+    assert not reaches(smooth_batches(), lambda x: (numpy.abs(x) < 0.01).any())
