@@ -245,7 +245,7 @@ def test_an_exact_and_an_all_zero_gradient(xp):
     exact = gradcheck.compare(lambda: 2 * x[0] + 3 * x[1], {"x": x}, {"x": xp.asarray([2.0, 3.0])})
     assert exact.max_rel_error < 1e-9 and exact.where.startswith("x[") and exact.passed()
     zero = gradcheck.compare(lambda: 0 * x.sum(), {"x": x}, {"x": xp.zeros(2)})
-    assert zero.max_rel_error == 0 and zero.roundoff == 0 and zero.passed()
+    assert zero.max_rel_error == 0 and zero.roundoff == 0 and zero.passed() and zero.where.startswith("x[")
     bad = gradcheck.compare(lambda: float("nan"), {"x": x}, {"x": xp.zeros(2)})
     assert bad.n_checked == 0 and bad.roundoff == 0 and not bad.passed()
 
@@ -287,7 +287,12 @@ def test_a_loss_of_two_inputs_must_return_two_gradients(xp):
 
         def backward(self):
             return self.pred[1]
+    class Product(OneGrad):                  # L = Σ a·b: ∂L/∂a = b, ∂L/∂b = a, as a tuple
+        def backward(self):
+            return self.pred[1], self.pred[0]
     a = xp.ones((2, 2))
+    report = gradcheck.check_loss(Product(), (a, 2 * a), None)
+    assert report.passed() and report.n_checked == 8
     with pytest.raises(ValueError, match=r"OneGrad\(\): forward took 2 inputs \(a tuple\), so backward must return a "
                                          r"tuple of 2 gradients in the same order; got ndarray"):
         gradcheck.check_loss(OneGrad(), (a, a.copy()), None)
