@@ -398,8 +398,10 @@ def test_the_papers_defaults():
 
 
 def test_inception_score_with_one_row_per_part(xp):
-    """N = splits: every part holds one row, whose marginal is itself, so each part scores 1."""
+    """N = splits: every part holds one row, whose marginal is itself, so each part scores 1
+    (a single row with splits = 1 too)."""
     assert inception_score(xp.eye(10)) == pytest.approx((1.0, 0.0))
+    assert inception_score(xp.asarray([[0.5, 0.5]]), splits=1) == pytest.approx((1.0, 0.0))
 
 
 @pytest.mark.parametrize("off, refused", [(0.9e-6, False), (1.1e-6, True), (1.5e-6, True)])
@@ -435,11 +437,12 @@ def test_two_rows_are_enough_for_a_covariance(xp):
     assert backend.to_numpy(metrics.mean_cov(a)[1]).tolist() == [[0.5, -0.5], [-0.5, 0.5]]
 
 
-@pytest.mark.parametrize("units, refused", [(50, False), (200, True)])
+@pytest.mark.parametrize("units, refused", [(60, False), (200, True)])
 def test_the_psd_slack_is_100_units_of_eighs_accuracy(xp, units, refused):
-    """An eigenvalue of −units · D · ε · max|λ| (D = 2): 50 is round-off and clipped to 0, 200 is refused."""
+    """An eigenvalue of −units · D · ε · max|λ| (D = 2, max|λ| = 1e4): 60 is round-off and clipped
+    to 0, 200 is refused."""
     eps = numpy.finfo(numpy.float64).eps
-    cov = xp.asarray(numpy.diag([1.0, -units * 2 * eps]))
+    cov = xp.asarray(numpy.diag([1e4, -units * 2 * eps * 1e4]))
     mu = xp.zeros(2)
     if refused:
         with pytest.raises(ValueError, match="positive semi-definite"):
