@@ -42,7 +42,7 @@ def test_tour_runs(mnist_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = git_status()
     nb = jupytext.read(SOURCE)
-    # The whole tour takes 30-36 s on an idle 2-core AMD EPYC (benchmarks/timings.py, notebooks/
+    # The whole tour takes 30-41 s on an idle 2-core AMD EPYC (benchmarks/timings.py, notebooks/
     # build_tour.py); 300 s for one cell once ran out with the machine loaded. A cell may now take
     # 30 minutes: no loaded machine is that slow, and a cell that hangs still ends the test.
     nbclient.NotebookClient(nb, timeout=1800, kernel_name="python3",
