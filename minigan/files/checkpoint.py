@@ -152,19 +152,23 @@ def _load(path, keep=None):
     return arrays, meta
 
 
-def require_shapes(path, arrays, expected):
+def require_shapes(path, arrays, expected, prefix="", from_config=True):
     """Raise the damaged-file error unless ``arrays`` (read from the file at ``path``) have
-    exactly the names and shapes of ``expected`` ({name: shape}). A loader calls it before it
-    builds what the file's configuration describes, so that a configuration claiming huge
-    layers is refused as damage instead of being allocated."""
+    exactly the names and shapes of ``expected`` ({name: shape}); ``prefix`` names them in the
+    file ('G' for G's own names '0.W', …). A loader calls it before it builds what the file's
+    configuration describes (``from_config``), so that a configuration claiming huge layers is
+    refused as damage instead of being allocated; the trainer, to check a file against networks
+    it has built."""
+    full = (lambda name: f"{prefix}.{name}") if prefix else (lambda name: name)
     for name in sorted(set(expected) - set(arrays)):
-        raise damaged(path, f"missing key '{name}'")
+        raise damaged(path, f"missing key '{full(name)}'")
     for name in sorted(set(arrays) - set(expected)):
-        raise damaged(path, f"an unexpected array '{name}'")
+        raise damaged(path, f"an unexpected array '{full(name)}'")
     for name in sorted(expected):
-        if tuple(arrays[name].shape) != tuple(expected[name]):
-            raise damaged(path, f"its array {name} has shape {tuple(arrays[name].shape)}, but its configuration "
-                                f"builds {tuple(expected[name])}")
+        got, want = tuple(arrays[name].shape), tuple(expected[name])
+        if got != want:
+            raise damaged(path, f"its array {full(name)} has shape {got}, but its configuration builds {want}"
+                          if from_config else f"the array {full(name)} has shape {got}, expected {want}")
 
 
 def split(arrays, prefix):

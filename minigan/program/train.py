@@ -462,15 +462,8 @@ def _check_rows(path, rows):
 
 
 def _check_shapes(path, prefix, got, expected):
-    """Raise the damaged-file error unless ``got`` has exactly the names and shapes of ``expected``."""
-    for name in sorted(set(expected) - set(got)):
-        raise checkpoint.damaged(path, f"missing key '{prefix}.{name}'")
-    for name in sorted(set(got) - set(expected)):
-        raise checkpoint.damaged(path, f"an unexpected array '{prefix}.{name}'")
-    for name, want in expected.items():
-        if tuple(got[name].shape) != tuple(want.shape):
-            raise checkpoint.damaged(path, f"the array {prefix}.{name} has shape {tuple(got[name].shape)}, "
-                                           f"expected {tuple(want.shape)}")
+    """Raise the damaged-file error unless ``got`` has exactly the names and shapes of the arrays ``expected``."""
+    checkpoint.require_shapes(path, got, {k: a.shape for k, a in expected.items()}, prefix, from_config=False)
 
 
 def _check_optimizer_state(path, prefix, got, opt):
@@ -610,7 +603,6 @@ def load_generator(path):
     arrays, meta = checkpoint.load(path, keep=("G",))
     cfg = _config_of(path, meta)
     checkpoint.require_shapes(path, arrays, network_shapes(cfg, ("G",)))   # before G is built
-    G, _ = gans.of(cfg).networks(cfg, None)
-    _check_shapes(path, "G", checkpoint.split(arrays, "G"), G.state_dict())
+    G, _ = gans.of(cfg).networks(cfg, None)          # the shapes just checked: nothing to check again
     G.load_state_dict(checkpoint.split(arrays, "G"))
     return G, cfg
